@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The local stack: moto (DynamoDB, S3) on 127.0.0.1 and every function under `cargo lambda watch`.
+#
+#   scripts/stack.sh up      start both, provision the table and bucket, wait until served
+#   scripts/stack.sh down    stop both
+#   scripts/stack.sh e2e     up, run the end-to-end tests, down (whatever happens)
+#
+# Ports: MOTO_PORT (default 4566), LAMBDA_PORT (default 9000). Logs and pid files go to
+# STACK_DIR (default /tmp/callvault-stack-$MOTO_PORT), outside the tree that cargo lambda
+# watch rebuilds on.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+VENV="$ROOT/.venv"
+MOTO_PORT=${MOTO_PORT:-4566}
+LAMBDA_PORT=${LAMBDA_PORT:-9000}
+STACK_DIR=${STACK_DIR:-${TMPDIR:-/tmp}/callvault-stack-$MOTO_PORT}
+FUNCTIONS=(hatif-call hatif-whatsapp voiceinfra voki postcall)
+READY_TIMEOUT=${READY_TIMEOUT:-900}
+
+set -a
+# shellcheck source=/dev/null
+. "$ROOT/dev.env"
+set +a
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+export PATH="$VENV/bin:$PATH"
+export CALLVAULT_FUNCTIONS_URL="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  local port=$1 deadline=$((SECONDS + 60))
+  until port_busy "$port"; do
+    ((SECONDS < deadline)) || { log "nothing listens on port $port after 60 s"; return 1; }
+    sleep 0.2
+  done
+}
+
+# Waits until a function answers with the status its own handler gives a GET (405 or 501),
+# which only happens once cargo lambda watch has built and started it.
+wait_function() {
+  local name=$1 deadline=$((SECONDS + READY_TIMEOUT)) code
+  while :; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 "$CALLVAULT_FUNCTIONS_URL/$name/" || true)
+    case "$code" in 405|501) return 0 ;; esac
+    ((SECONDS < deadline)) || { log "$name not served after ${READY_TIMEOUT}s (last status $code); see $STACK_DIR/watch.log"; return 1; }
+    sleep 1
+  done
+}
+
+stop_pidfile() {
+  local file=$1
+  [[ -f $file ]] || return 0
+  local pid
+  pid=$(cat "$file")
+  # Each service runs in its own process group: stop the group (watch spawns the functions).
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$file"
+}
+
+down() {
+  stop_pidfile "$STACK_DIR/watch.pid"
+  stop_pidfile "$STACK_DIR/moto.pid"
+}
+
+up() {
+  [[ -x $VENV/bin/moto_server && -x $VENV/bin/cargo-lambda ]] || { log "no venv: run 'make venv'"; exit 1; }
+  for port in "$MOTO_PORT" "$LAMBDA_PORT"; do
+    if port_busy "$port"; then log "port $port is in use (another 'make dev'?); set MOTO_PORT/LAMBDA_PORT"; exit 1; fi
+  done
+  mkdir -p "$STACK_DIR"
+  log "logs in $STACK_DIR"
+  setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STACK_DIR/moto.log" 2>&1 &
+  echo $! >"$STACK_DIR/moto.pid"
+  wait_port "$MOTO_PORT"
+  log "emulator on $AWS_ENDPOINT_URL"
+  cargo build --quiet --bins --workspace
+  target/debug/callvault-devstack provision
+  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
+      >"$STACK_DIR/watch.log" 2>&1 &
+  echo $! >"$STACK_DIR/watch.pid"
+  for f in "${FUNCTIONS[@]}"; do wait_function "$f"; done
+  log "functions served on $CALLVAULT_FUNCTIONS_URL/<name>/"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  e2e)
+    trap down EXIT
+    up
+    cargo test -p callvault-e2e -- --test-threads 4
+    ;;
+  *) echo "usage: $0 up|down|e2e" >&2; exit 2 ;;
+esac

@@ -1,0 +1,152 @@
+//! VoiceInfra "call completed" webhook (`X-VoiceInfra-Signature`, bare hex HMAC-SHA256).
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{Agent, AgentKind, CallRecord, CallStatus, FileRef, ParseError, PhoneNumber, Provider, Transcript};
+
+/// The header carrying VoiceInfra's signature.
+pub const SIGNATURE_HEADER: &str = "x-voiceinfra-signature";
+
+/// The documented payload. Only `call_id` is required; unknown fields are kept.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Payload {
+    /// Unique identifier for the call.
+    pub call_id: String,
+    /// Caller's number (E.164).
+    pub from_number: Option<String>,
+    /// Called number.
+    pub to_number: Option<String>,
+    /// The AI agent that handled the call.
+    pub agent_id: Option<String>,
+    /// Total duration in seconds.
+    pub duration_seconds: Option<u64>,
+    /// Call start (ISO 8601).
+    pub start_time: Option<DateTime<Utc>>,
+    /// Call end (ISO 8601).
+    pub end_time: Option<DateTime<Utc>>,
+    /// Recording audio URL.
+    pub recording_url: Option<String>,
+    /// Full transcript with speaker labels.
+    pub transcript: Option<String>,
+    /// `answered`, `voicemail` or `failed`.
+    pub call_outcome: Option<String>,
+    /// AI summary.
+    pub summary: Option<String>,
+    /// Fields not in the documentation, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Parses a raw body.
+pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
+    let payload: Payload = serde_json::from_slice(body).map_err(|e| ParseError::from_json(&e))?;
+    if payload.call_id.trim().is_empty() {
+        return Err(ParseError::Field {
+            field: "call_id",
+            reason: "must not be empty".into(),
+        });
+    }
+    Ok(payload)
+}
+
+/// Maps `call_outcome` to the normalized status.
+fn status(outcome: Option<&str>) -> CallStatus {
+    match outcome.map(str::to_ascii_lowercase).as_deref() {
+        Some("answered") => CallStatus::Completed,
+        Some("voicemail") => CallStatus::Voicemail,
+        Some("failed") => CallStatus::Failed,
+        _ => CallStatus::Unknown,
+    }
+}
+
+/// Normalizes a parsed payload into a call record.
+pub fn normalize(p: Payload) -> CallRecord {
+    CallRecord {
+        provider: Provider::VoiceInfra,
+        provider_call_id: p.call_id,
+        workspace_id: None,
+        channel_id: None,
+        direction: None,
+        from: p.from_number.as_deref().and_then(PhoneNumber::parse),
+        to: p.to_number.as_deref().and_then(PhoneNumber::parse),
+        agent: p.agent_id.map(|id| Agent {
+            id,
+            name: None,
+            kind: AgentKind::Ai,
+        }),
+        contact: None,
+        status: status(p.call_outcome.as_deref()),
+        provider_status: p.call_outcome.clone(),
+        started_at: p.start_time,
+        answered_at: None,
+        ended_at: p.end_time,
+        duration_seconds: p.duration_seconds,
+        recording: FileRef::from_url(p.recording_url),
+        transcript: p.transcript.map(|text| Transcript {
+            text: Some(text),
+            file: None,
+        }),
+        summary: p.summary,
+        outcome: p.call_outcome,
+        extras: p.extra,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &[u8] = include_bytes!("../../../tests/fixtures/voiceinfra.json");
+
+    #[test]
+    fn seed_payload_normalizes_every_field() {
+        let record = normalize(parse(SEED).expect("seed parses"));
+        assert_eq!(record.provider_call_id, "call_01HXYZ123456");
+        assert_eq!(record.from.and_then(|p| p.e164).as_deref(), Some("+14155550100"));
+        assert_eq!(record.to.and_then(|p| p.e164).as_deref(), Some("+18005551234"));
+        assert_eq!(record.agent.map(|a| (a.id, a.kind)), Some(("agent_abc123".into(), AgentKind::Ai)));
+        assert_eq!(record.duration_seconds, Some(147));
+        assert_eq!(record.started_at.map(|t| t.to_rfc3339()).as_deref(), Some("2025-01-15T14:23:00+00:00"));
+        assert_eq!(record.ended_at.map(|t| t.to_rfc3339()).as_deref(), Some("2025-01-15T14:25:27+00:00"));
+        assert_eq!(
+            record.recording.map(|r| r.source_url).as_deref(),
+            Some("https://recordings.voiceinfra.ai/call_01HXYZ123456.mp3")
+        );
+        assert_eq!(record.status, CallStatus::Completed);
+        assert_eq!(record.provider_status.as_deref(), Some("answered"));
+        assert!(record.summary.is_some_and(|s| s.starts_with("Customer called")));
+        assert!(record.extras.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_and_outcomes_map() {
+        let body = br#"{"call_id":"c1","call_outcome":"voicemail","campaign":{"id":7},"transcript":"A: hi"}"#;
+        let record = normalize(parse(body).expect("parses"));
+        assert_eq!(record.status, CallStatus::Voicemail);
+        assert_eq!(record.extras.get("campaign"), Some(&serde_json::json!({"id": 7})));
+        assert_eq!(record.transcript.and_then(|t| t.text).as_deref(), Some("A: hi"));
+        let failed = normalize(parse(br#"{"call_id":"c","call_outcome":"FAILED"}"#).expect("parses"));
+        assert_eq!(failed.status, CallStatus::Failed);
+        let odd = normalize(parse(br#"{"call_id":"c","call_outcome":"transferred"}"#).expect("parses"));
+        assert_eq!((odd.status, odd.provider_status.as_deref()), (CallStatus::Unknown, Some("transferred")));
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_not_panics() {
+        for body in [
+            &b""[..],
+            b"not json",
+            b"[]",
+            b"{}",
+            br#"{"call_id":""}"#,
+            br#"{"call_id":12}"#,
+            br#"{"call_id":"c","duration_seconds":-1}"#,
+            br#"{"call_id":"c","start_time":"yesterday"}"#,
+            b"{\"call_id\":\"\xff\"}",
+        ] {
+            assert!(parse(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+}

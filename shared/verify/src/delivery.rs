@@ -1,0 +1,123 @@
+use crate::{HmacSha256Hex, SecretId, SecretSet, SharedToken, VerifyError};
+
+/// A request body as received, before authentication. It can be read (for example to find the
+/// Hatif `channelId` that selects the secret) but only a check turns it into [`Verified`].
+#[derive(Debug, Clone)]
+pub struct Unverified {
+    body: Vec<u8>,
+}
+
+/// How a [`Verified`] delivery was authenticated; stored with the delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authentication {
+    /// An HMAC signature made with the named secret.
+    Signature(SecretId),
+    /// A shared token with the named id.
+    Token(SecretId),
+    /// No check: the operator set `ALLOW_UNSIGNED` for a provider with no secret configured.
+    Unsigned,
+}
+
+/// A delivery that passed authentication: the only form storage accepts.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    body: Vec<u8>,
+    authentication: Authentication,
+}
+
+impl Unverified {
+    /// Wraps the exact request body bytes.
+    pub fn new(body: impl Into<Vec<u8>>) -> Self {
+        Self { body: body.into() }
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Verifies an HMAC signature header over the raw body.
+    pub fn verify_signature(
+        self,
+        scheme: HmacSha256Hex,
+        header: Option<&str>,
+        secrets: &SecretSet,
+    ) -> Result<Verified, VerifyError> {
+        let id = scheme.verify(header, &self.body, secrets)?.clone();
+        Ok(self.into_verified(Authentication::Signature(id)))
+    }
+
+    /// Verifies a shared token presented with the request.
+    pub fn verify_token(
+        self,
+        presented: Option<&str>,
+        tokens: &SecretSet,
+    ) -> Result<Verified, VerifyError> {
+        let id = SharedToken::verify(presented, tokens)?.clone();
+        Ok(self.into_verified(Authentication::Token(id)))
+    }
+
+    /// Accepts the delivery without a check. Only for providers whose secret is optional and
+    /// only when the operator opted in explicitly; the result records that it was unsigned.
+    pub fn accept_unsigned(self) -> Verified {
+        self.into_verified(Authentication::Unsigned)
+    }
+
+    fn into_verified(self, authentication: Authentication) -> Verified {
+        Verified {
+            body: self.body,
+            authentication,
+        }
+    }
+}
+
+impl Verified {
+    /// The raw body that was authenticated.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// How the delivery was authenticated.
+    pub fn authentication(&self) -> &Authentication {
+        &self.authentication
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Secret;
+
+    #[test]
+    fn signature_check_yields_verified_with_secret_id() {
+        let set = SecretSet::single("v1", "s");
+        let sig = HmacSha256Hex::BARE.sign(&Secret::new("s"), b"{}");
+        let verified = Unverified::new(b"{}".to_vec())
+            .verify_signature(HmacSha256Hex::BARE, Some(&sig), &set)
+            .expect("valid");
+        assert_eq!(verified.body(), b"{}");
+        assert_eq!(
+            verified.authentication(),
+            &Authentication::Signature(SecretId::new("v1"))
+        );
+    }
+
+    #[test]
+    fn failed_checks_yield_no_verified() {
+        let set = SecretSet::single("v1", "s");
+        assert_eq!(
+            Unverified::new(b"{}".to_vec())
+                .verify_signature(HmacSha256Hex::BARE, None, &set)
+                .map(|_| ())
+                .expect_err("missing"),
+            VerifyError::MissingSignature
+        );
+        assert_eq!(
+            Unverified::new(b"{}".to_vec())
+                .verify_token(Some("nope"), &set)
+                .map(|_| ())
+                .expect_err("wrong"),
+            VerifyError::TokenMismatch
+        );
+    }
+}

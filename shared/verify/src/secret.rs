@@ -1,0 +1,206 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::SecretConfigError;
+
+/// A webhook secret or shared token. Its bytes never appear in `Debug` output.
+#[derive(Clone)]
+pub struct Secret(Box<[u8]>);
+
+impl Secret {
+    /// Wraps secret bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into().into_boxed_slice())
+    }
+
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The public name of a secret (for example `2026-11`), safe to log and store: it tells which
+/// secret authenticated a delivery during a rotation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SecretId(String);
+
+impl SecretId {
+    /// Names a secret.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The secrets active at one time for one key: more than one during a rotation. Never empty.
+#[derive(Debug, Clone)]
+pub struct SecretSet {
+    entries: Vec<(SecretId, Secret)>,
+}
+
+impl SecretSet {
+    /// Builds a set from `(id, secret)` pairs; `name` labels the set in errors.
+    pub fn new(
+        name: &str,
+        entries: impl IntoIterator<Item = (SecretId, Secret)>,
+    ) -> Result<Self, SecretConfigError> {
+        let entries: Vec<_> = entries.into_iter().collect();
+        if entries.is_empty() {
+            return Err(SecretConfigError::Empty(name.to_owned()));
+        }
+        if let Some((id, _)) = entries.iter().find(|(_, s)| s.expose().is_empty()) {
+            return Err(SecretConfigError::EmptySecret(id.to_string()));
+        }
+        Ok(Self { entries })
+    }
+
+    /// A set of one secret, for tests and tools.
+    pub fn single(id: &str, secret: impl Into<Vec<u8>>) -> Self {
+        Self {
+            entries: vec![(SecretId::new(id), Secret::new(secret))],
+        }
+    }
+
+    /// The active secrets, in configuration order.
+    pub fn iter(&self) -> impl Iterator<Item = (&SecretId, &Secret)> {
+        self.entries.iter().map(|(id, s)| (id, s))
+    }
+}
+
+/// Secrets of one provider: an optional default set, and sets per key (a Hatif `channelId`).
+///
+/// Loaded from JSON of this shape (the same document locally and in Secrets Manager):
+/// `{"secrets": {"<id>": "<value>", ...}, "channels": {"<key>": {"<id>": "<value>"}}}`.
+/// Both members are optional but at least one secret must be configured.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    default: Option<SecretSet>,
+    by_key: BTreeMap<String, SecretSet>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyringDoc {
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    channels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn to_set(name: &str, map: BTreeMap<String, String>) -> Result<SecretSet, SecretConfigError> {
+    SecretSet::new(
+        name,
+        map.into_iter()
+            .map(|(id, value)| (SecretId::new(id), Secret::new(value))),
+    )
+}
+
+impl Keyring {
+    /// A keyring with one default set and no per-key sets.
+    pub fn with_default(set: SecretSet) -> Self {
+        Self {
+            default: Some(set),
+            by_key: BTreeMap::new(),
+        }
+    }
+
+    /// Parses the JSON document described on [`Keyring`].
+    pub fn from_json(json: &str) -> Result<Self, SecretConfigError> {
+        let doc: KeyringDoc =
+            serde_json::from_str(json).map_err(|e| SecretConfigError::Json(e.to_string()))?;
+        let default = if doc.secrets.is_empty() {
+            None
+        } else {
+            Some(to_set("secrets", doc.secrets)?)
+        };
+        let by_key = doc
+            .channels
+            .into_iter()
+            .map(|(key, map)| to_set(&format!("channels.{key}"), map).map(|set| (key, set)))
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        if default.is_none() && by_key.is_empty() {
+            return Err(SecretConfigError::Empty("secrets".to_owned()));
+        }
+        Ok(Self { default, by_key })
+    }
+
+    /// The secrets for `key`: its own set if it has one, otherwise the default set.
+    pub fn for_key(&self, key: Option<&str>) -> Option<&SecretSet> {
+        key.and_then(|k| self.by_key.get(k))
+            .or(self.default.as_ref())
+    }
+
+    /// The default set, used by providers whose secrets are not per key.
+    pub fn default_set(&self) -> Option<&SecretSet> {
+        self.default.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secret_bytes() {
+        let keyring = Keyring::from_json(
+            r#"{"secrets":{"a":"hunter2-default"},"channels":{"c1":{"b":"hunter2-channel"}}}"#,
+        )
+        .expect("valid");
+        let shown = format!("{keyring:?} {:?}", Secret::new("hunter2"));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn channel_set_wins_and_default_is_fallback() {
+        let keyring =
+            Keyring::from_json(r#"{"secrets":{"d":"x"},"channels":{"c1":{"c":"y"}}}"#).expect("valid");
+        let ids = |set: &SecretSet| set.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(keyring.for_key(Some("c1")).expect("c1")), ["c"]);
+        assert_eq!(ids(keyring.for_key(Some("other")).expect("default")), ["d"]);
+        assert_eq!(ids(keyring.for_key(None).expect("default")), ["d"]);
+    }
+
+    #[test]
+    fn channels_only_has_no_fallback() {
+        let keyring = Keyring::from_json(r#"{"channels":{"c1":{"c":"y"}}}"#).expect("valid");
+        assert!(keyring.for_key(Some("c2")).is_none());
+        assert!(keyring.for_key(None).is_none());
+    }
+
+    #[test]
+    fn rejects_empty_and_malformed_configuration() {
+        assert_eq!(
+            Keyring::from_json("{}").expect_err("empty"),
+            SecretConfigError::Empty("secrets".into())
+        );
+        assert_eq!(
+            Keyring::from_json(r#"{"secrets":{"a":""}}"#).expect_err("empty value"),
+            SecretConfigError::EmptySecret("a".into())
+        );
+        assert_eq!(
+            Keyring::from_json(r#"{"channels":{"c":{}}}"#).expect_err("empty channel"),
+            SecretConfigError::Empty("channels.c".into())
+        );
+        let err = Keyring::from_json(r#"{"secret":{"a":"b"}}"#).expect_err("typo");
+        assert!(matches!(err, SecretConfigError::Json(_)));
+        assert!(!err.to_string().contains('b'.to_string().repeat(2).as_str()));
+    }
+}

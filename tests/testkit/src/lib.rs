@@ -1,0 +1,91 @@
+//! Test support shared by integration and end-to-end tests.
+//!
+//! [`Emulator::start`] runs moto's server from the repository's `.venv` (created by
+//! `make venv`) on a free loopback port and stops it when dropped, so every storage test runs
+//! against a real DynamoDB/S3 API with nothing left behind.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use callvault_store::schema;
+
+/// The repository root (this crate lives at `tests/testkit`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A moto server on 127.0.0.1, stopped on drop.
+#[derive(Debug)]
+pub struct Emulator {
+    child: Child,
+    endpoint: String,
+}
+
+impl Emulator {
+    /// Starts moto's server on a free port and waits until it accepts connections.
+    pub fn start() -> anyhow::Result<Self> {
+        let moto = std::env::var_os("CALLVAULT_MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join(".venv/bin/moto_server"));
+        if !moto.exists() {
+            bail!("{} not found: run `make venv` (or `make test`) first", moto.display());
+        }
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(&moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", moto.display()))?;
+        let emulator = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("moto did not start listening on port {port} within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(emulator)
+    }
+
+    /// The emulator's endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// SDK configuration for the emulator: its endpoint, a fixed region and dummy credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config_for(&self.endpoint).await
+    }
+
+    /// Creates a table with the production schema and returns a DynamoDB client.
+    pub async fn table(&self, name: &str) -> anyhow::Result<aws_sdk_dynamodb::Client> {
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk_config().await);
+        schema::create_table(&client, name).await?;
+        Ok(client)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// SDK configuration for an emulator at `endpoint` (never real AWS: dummy credentials).
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "callvault-testkit"))
+        .load()
+        .await
+}
