@@ -26,6 +26,7 @@ set +a
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
 export PATH="$VENV/bin:$PATH"
 export CALLVAULT_FUNCTIONS_URL="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
+export CALLVAULT_FUNCTION_LOG="$STACK_DIR/watch.log"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 

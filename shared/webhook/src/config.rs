@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use callvault_store::CallStore;
+use aws_config::SdkConfig;
 use callvault_verify::Keyring;
 
 /// Default request body limit: 256 KiB keeps any kept raw delivery inside one DynamoDB item.
@@ -33,11 +34,9 @@ impl Config {
         })
     }
 
-    /// Builds the store from the standard AWS SDK configuration (region, credentials,
-    /// `AWS_ENDPOINT_URL`) and makes one request so the first delivery finds a warm connection.
-    pub async fn store(&self) -> anyhow::Result<CallStore> {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let store = CallStore::new(aws_sdk_dynamodb_client(&sdk), &self.table_name);
+    /// Builds the store and makes one request so the first delivery finds a warm connection.
+    pub async fn store(&self, sdk: &SdkConfig) -> anyhow::Result<CallStore> {
+        let store = CallStore::new(callvault_store::DynamoDbClient::new(sdk), &self.table_name);
         store
             .warm_up()
             .await
@@ -46,15 +45,30 @@ impl Config {
     }
 }
 
-fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> callvault_store::DynamoDbClient {
-    callvault_store::DynamoDbClient::new(sdk)
+/// The standard AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// Loads a provider's keyring from the JSON in environment variable `var`
-/// (see [`Keyring`] for the shape). The variable's value is never logged.
-pub fn keyring_from_env(var: &str) -> anyhow::Result<Keyring> {
-    let Ok(json) = std::env::var(var) else {
-        bail!("{var} is not set: configure the webhook secret (see README)");
+/// Loads a provider's keyring (see [`Keyring`] for the JSON shape), read once at cold start:
+/// from the Secrets Manager secret named by `<var>_ARN` when set (deployed functions), else
+/// from the JSON in `<var>` itself (local development). Values are never logged.
+pub async fn keyring(sdk: &SdkConfig, var: &str) -> anyhow::Result<Keyring> {
+    let arn_var = format!("{var}_ARN");
+    let json = if let Some(arn) = std::env::var(&arn_var).ok().filter(|v| !v.is_empty()) {
+        aws_sdk_secretsmanager::Client::new(sdk)
+            .get_secret_value()
+            .secret_id(&arn)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+            .with_context(|| format!("reading secret {arn} ({arn_var})"))?
+            .secret_string
+            .with_context(|| format!("secret {arn} has no value yet: set it as described in the README"))?
+    } else if let Ok(json) = std::env::var(var) {
+        json
+    } else {
+        bail!("neither {arn_var} nor {var} is set: configure the webhook secret (see README)");
     };
-    Keyring::from_json(&json).with_context(|| format!("{var} is not a valid secret configuration"))
+    Keyring::from_json(&json).with_context(|| format!("{var}: not a valid secret configuration"))
 }
