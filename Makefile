@@ -21,8 +21,9 @@ dev: venv
 	scripts/stack.sh up && scripts/dev-banner.sh && \
 	echo "Press Ctrl-C to stop." && tail -n 0 -f $${TMPDIR:-/tmp}/callvault-stack-$${MOTO_PORT:-4566}/watch.log
 
-## test: unit tests, storage tests against the emulator, end-to-end tests through cargo lambda watch.
+## test: lint, unit tests, storage tests against the emulator, end-to-end tests through cargo lambda watch.
 test: venv
+	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-e2e
 

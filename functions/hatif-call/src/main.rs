@@ -1,7 +1,18 @@
-//! Placeholder for the hatif-call webhook: answers 501 until its adapter is built.
+//! Hatif "Call Webhook" (call completed).
+
+use callvault_webhook::adapters::HatifCall;
+use callvault_webhook::{config, serve, telemetry, Config, Webhook};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    callvault_webhook::telemetry::init();
-    callvault_webhook::not_implemented("hatif-call").await
+    telemetry::init();
+    let config = Config::from_env()?;
+    let sdk = config::sdk_config().await;
+    let adapter = HatifCall(config::signing(&sdk, "HATIF_WEBHOOK_SECRETS").await?);
+    serve(Webhook::new(
+        adapter,
+        config.store(&sdk).await?,
+        config.max_body_bytes,
+    ))
+    .await
 }

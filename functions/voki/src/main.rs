@@ -1,7 +1,18 @@
-//! Placeholder for the voki webhook: answers 501 until its adapter is built.
+//! Voki webhooks: the five call events and `customer.created`.
+
+use callvault_webhook::adapters::Voki;
+use callvault_webhook::{config, serve, telemetry, Config, Webhook};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    callvault_webhook::telemetry::init();
-    callvault_webhook::not_implemented("voki").await
+    telemetry::init();
+    let config = Config::from_env()?;
+    let sdk = config::sdk_config().await;
+    let adapter = Voki(config::keyring(&sdk, "VOKI_WEBHOOK_SECRETS").await?);
+    serve(Webhook::new(
+        adapter,
+        config.store(&sdk).await?,
+        config.max_body_bytes,
+    ))
+    .await
 }

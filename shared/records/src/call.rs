@@ -1,7 +1,10 @@
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::merge::{first, union_extras};
 use crate::{PhoneNumber, Provider};
 
 /// One call, normalized across providers. See `docs/records.md` for every field.
@@ -46,6 +49,10 @@ pub struct CallRecord {
     /// When the call ended (UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<DateTime<Utc>>,
+    /// Time of each lifecycle stage reported separately (Voki: `created`, `assigned`,
+    /// `started`, `completed`, `missed`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stages: BTreeMap<String, DateTime<Utc>>,
     /// Talk duration in whole seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<u64>,
@@ -58,9 +65,33 @@ pub struct CallRecord {
     /// AI summary of the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Sentiment as the provider sends it: a label, a raw integer enum, or an object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<Value>,
+    /// Mood of the caller, when the provider detects it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mood: Option<String>,
+    /// Quality or satisfaction score (post-call provider: 0-100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// Outcome as the provider names it (for example `answered`, `Demo Scheduled`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// Call category as the provider classifies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<String>,
+    /// Results of the provider's evaluation criteria, as sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evaluation: Vec<Value>,
+    /// Follow-up actions identified by the provider, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_items: Option<Value>,
+    /// Interests and needs extracted by the provider, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interests_and_needs: Option<Value>,
+    /// True when the delivery is a provider's test or sample payload.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test_delivery: bool,
     /// Payload fields the normalized schema has no place for, kept as sent.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub extras: Map<String, Value>,
@@ -80,6 +111,8 @@ pub enum Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
+    /// The provider's status has no documented meaning; see `provider_status`.
+    Unknown,
     /// Waiting in a queue (Voki `call.created`).
     Queued,
     /// Assigned to an agent, not yet connected (Voki `call.assigned`).
@@ -94,8 +127,25 @@ pub enum CallStatus {
     Missed,
     /// Failed to connect.
     Failed,
-    /// The provider's status has no documented meaning; see `provider_status`.
-    Unknown,
+}
+
+impl CallStatus {
+    /// Position in the lifecycle; a record's status only moves to a higher rank, so a
+    /// late-arriving earlier stage never overwrites a later one.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Unknown => 0,
+            Self::Queued => 1,
+            Self::Assigned => 2,
+            Self::InProgress => 3,
+            Self::Completed | Self::Voicemail | Self::Missed | Self::Failed => 4,
+        }
+    }
+
+    /// Whether the call is over.
+    pub fn is_terminal(self) -> bool {
+        self.rank() == 4
+    }
 }
 
 /// Whether an agent is a person or an AI.
@@ -135,9 +185,16 @@ pub struct Contact {
     /// Phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<PhoneNumber>,
-    /// Any further details the provider extracted (address, language, ...).
+    /// Any further details the provider extracted (address, language, ...), as sent.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub details: Map<String, Value>,
+}
+
+impl Contact {
+    /// `None` when nothing is known about the contact.
+    pub fn non_empty(self) -> Option<Self> {
+        (self != Self::default()).then_some(self)
+    }
 }
 
 /// A file the provider hosts (recording, transcript, media) that callvault archives.
@@ -156,12 +213,141 @@ impl FileRef {
 }
 
 /// A call transcript.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
     /// Full text with speaker labels, when sent inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Transcript file at the provider, when sent as a link.
+    /// Word timings, when sent (Hatif).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+    /// Transcript file at the provider, when sent as a link (post-call provider).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileRef>,
+    /// Where the full inline transcript is when it was too large for the table: the raw
+    /// delivery in S3 (`s3://bucket/key`) and the JSON pointer to the transcript in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offloaded: Option<Offloaded>,
+}
+
+/// A part of a delivery kept in S3 instead of the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offloaded {
+    /// `s3://bucket/key` of the raw delivery.
+    pub s3_uri: String,
+    /// JSON pointer (RFC 6901) to the part inside that document.
+    pub json_pointer: String,
+}
+
+/// One transcribed word with its timing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    /// The word.
+    pub text: String,
+    /// Start offset as sent by the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    /// End offset as sent by the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
+    /// Token type as sent (for example `word`, `spacing`).
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<String>,
+    /// Speaker label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+}
+
+impl CallRecord {
+    /// An empty record for a call, with `status` unknown; adapters fill in what they know.
+    pub fn new(provider: Provider, provider_call_id: impl Into<String>) -> Self {
+        Self {
+            provider,
+            provider_call_id: provider_call_id.into(),
+            workspace_id: None,
+            channel_id: None,
+            direction: None,
+            from: None,
+            to: None,
+            agent: None,
+            contact: None,
+            status: CallStatus::Unknown,
+            provider_status: None,
+            started_at: None,
+            answered_at: None,
+            ended_at: None,
+            stages: BTreeMap::new(),
+            duration_seconds: None,
+            recording: None,
+            transcript: None,
+            summary: None,
+            sentiment: None,
+            mood: None,
+            score: None,
+            outcome: None,
+            classification: None,
+            evaluation: Vec::new(),
+            action_items: None,
+            interests_and_needs: None,
+            test_delivery: false,
+            extras: Map::new(),
+        }
+    }
+
+    /// Combines this record with one built from another delivery of the same call, so that
+    /// deliveries in any order give the same result. The record of the later lifecycle stage
+    /// (higher [`CallStatus::rank`]) is preferred field by field, falling back to the other's
+    /// value where it has none; on equal rank the existing record (`self`) is preferred, so a
+    /// terminal status is never replaced and a repeated delivery changes nothing. Stage times
+    /// accumulate.
+    pub fn merge(self, other: Self) -> Self {
+        let (hi, lo) = if other.status.rank() > self.status.rank() {
+            (other, self)
+        } else {
+            (self, other)
+        };
+        let mut stages = lo.stages;
+        stages.extend(hi.stages);
+        let provider_status = if hi.provider_status.is_some() || hi.status.rank() > lo.status.rank()
+        {
+            hi.provider_status
+        } else {
+            lo.provider_status
+        };
+        Self {
+            provider: hi.provider,
+            provider_call_id: hi.provider_call_id,
+            workspace_id: first(hi.workspace_id, lo.workspace_id),
+            channel_id: first(hi.channel_id, lo.channel_id),
+            direction: first(hi.direction, lo.direction),
+            from: first(hi.from, lo.from),
+            to: first(hi.to, lo.to),
+            agent: first(hi.agent, lo.agent),
+            contact: first(hi.contact, lo.contact),
+            status: hi.status,
+            provider_status,
+            started_at: first(hi.started_at, lo.started_at),
+            answered_at: first(hi.answered_at, lo.answered_at),
+            ended_at: first(hi.ended_at, lo.ended_at),
+            stages,
+            duration_seconds: first(hi.duration_seconds, lo.duration_seconds),
+            recording: first(hi.recording, lo.recording),
+            transcript: first(hi.transcript, lo.transcript),
+            summary: first(hi.summary, lo.summary),
+            sentiment: first(hi.sentiment, lo.sentiment),
+            mood: first(hi.mood, lo.mood),
+            score: first(hi.score, lo.score),
+            outcome: first(hi.outcome, lo.outcome),
+            classification: first(hi.classification, lo.classification),
+            evaluation: if hi.evaluation.is_empty() {
+                lo.evaluation
+            } else {
+                hi.evaluation
+            },
+            action_items: first(hi.action_items, lo.action_items),
+            interests_and_needs: first(hi.interests_and_needs, lo.interests_and_needs),
+            test_delivery: hi.test_delivery || lo.test_delivery,
+            extras: union_extras(hi.extras, lo.extras),
+        }
+    }
 }

@@ -44,7 +44,11 @@ mod tests {
             ("+1 (800) 555-1234", "+18005551234"),
             ("+44 20 7946 0958", "+442079460958"),
         ] {
-            assert_eq!(PhoneNumber::parse(raw).and_then(|p| p.e164).as_deref(), Some(e164), "{raw}");
+            assert_eq!(
+                PhoneNumber::parse(raw).and_then(|p| p.e164).as_deref(),
+                Some(e164),
+                "{raw}"
+            );
         }
     }
 

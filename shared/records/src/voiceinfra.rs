@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::{Agent, AgentKind, CallRecord, CallStatus, FileRef, ParseError, PhoneNumber, Provider, Transcript};
+use crate::{
+    from_json, require_id, Agent, AgentKind, CallRecord, CallStatus, FileRef, ParseError,
+    PhoneNumber, Provider, Transcript,
+};
 
 /// The header carrying VoiceInfra's signature.
 pub const SIGNATURE_HEADER: &str = "x-voiceinfra-signature";
@@ -39,15 +42,16 @@ pub struct Payload {
     pub extra: Map<String, Value>,
 }
 
+/// Documented sample id: the dashboard's "Test" button sends the example payload.
+const SAMPLE_CALL_ID: &str = "call_01HXYZ123456";
+
+/// Where the transcript sits in the raw body (for records whose transcript is offloaded).
+pub const TRANSCRIPT_POINTER: &str = "/transcript";
+
 /// Parses a raw body.
 pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
-    let payload: Payload = serde_json::from_slice(body).map_err(|e| ParseError::from_json(&e))?;
-    if payload.call_id.trim().is_empty() {
-        return Err(ParseError::Field {
-            field: "call_id",
-            reason: "must not be empty".into(),
-        });
-    }
+    let payload: Payload = from_json(body)?;
+    require_id("call_id", &payload.call_id)?;
     Ok(payload)
 }
 
@@ -63,35 +67,31 @@ fn status(outcome: Option<&str>) -> CallStatus {
 
 /// Normalizes a parsed payload into a call record.
 pub fn normalize(p: Payload) -> CallRecord {
-    CallRecord {
-        provider: Provider::VoiceInfra,
-        provider_call_id: p.call_id,
-        workspace_id: None,
-        channel_id: None,
-        direction: None,
-        from: p.from_number.as_deref().and_then(PhoneNumber::parse),
-        to: p.to_number.as_deref().and_then(PhoneNumber::parse),
-        agent: p.agent_id.map(|id| Agent {
-            id,
-            name: None,
-            kind: AgentKind::Ai,
-        }),
-        contact: None,
-        status: status(p.call_outcome.as_deref()),
-        provider_status: p.call_outcome.clone(),
-        started_at: p.start_time,
-        answered_at: None,
-        ended_at: p.end_time,
-        duration_seconds: p.duration_seconds,
-        recording: FileRef::from_url(p.recording_url),
-        transcript: p.transcript.map(|text| Transcript {
-            text: Some(text),
-            file: None,
-        }),
-        summary: p.summary,
-        outcome: p.call_outcome,
-        extras: p.extra,
-    }
+    let mut r = CallRecord::new(Provider::VoiceInfra, p.call_id);
+    r.test_delivery = r.provider_call_id == SAMPLE_CALL_ID;
+    r.from = p.from_number.as_deref().and_then(PhoneNumber::parse);
+    r.to = p.to_number.as_deref().and_then(PhoneNumber::parse);
+    r.agent = p.agent_id.map(|id| Agent {
+        id,
+        name: None,
+        kind: AgentKind::Ai,
+    });
+    r.status = status(p.call_outcome.as_deref());
+    r.provider_status = p.call_outcome.clone();
+    r.started_at = p.start_time;
+    r.ended_at = p.end_time;
+    r.duration_seconds = p.duration_seconds;
+    r.recording = FileRef::from_url(p.recording_url);
+    r.transcript = p.transcript.map(|text| Transcript {
+        text: Some(text),
+        words: Vec::new(),
+        file: None,
+        offloaded: None,
+    });
+    r.summary = p.summary;
+    r.outcome = p.call_outcome;
+    r.extras = p.extra;
+    r
 }
 
 #[cfg(test)]
@@ -104,20 +104,41 @@ mod tests {
     fn seed_payload_normalizes_every_field() {
         let record = normalize(parse(SEED).expect("seed parses"));
         assert_eq!(record.provider_call_id, "call_01HXYZ123456");
-        assert_eq!(record.from.and_then(|p| p.e164).as_deref(), Some("+14155550100"));
-        assert_eq!(record.to.and_then(|p| p.e164).as_deref(), Some("+18005551234"));
-        assert_eq!(record.agent.map(|a| (a.id, a.kind)), Some(("agent_abc123".into(), AgentKind::Ai)));
+        assert_eq!(
+            record.from.and_then(|p| p.e164).as_deref(),
+            Some("+14155550100")
+        );
+        assert_eq!(
+            record.to.and_then(|p| p.e164).as_deref(),
+            Some("+18005551234")
+        );
+        assert_eq!(
+            record.agent.map(|a| (a.id, a.kind)),
+            Some(("agent_abc123".into(), AgentKind::Ai))
+        );
         assert_eq!(record.duration_seconds, Some(147));
-        assert_eq!(record.started_at.map(|t| t.to_rfc3339()).as_deref(), Some("2025-01-15T14:23:00+00:00"));
-        assert_eq!(record.ended_at.map(|t| t.to_rfc3339()).as_deref(), Some("2025-01-15T14:25:27+00:00"));
+        assert_eq!(
+            record.started_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2025-01-15T14:23:00+00:00")
+        );
+        assert_eq!(
+            record.ended_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2025-01-15T14:25:27+00:00")
+        );
         assert_eq!(
             record.recording.map(|r| r.source_url).as_deref(),
             Some("https://recordings.voiceinfra.ai/call_01HXYZ123456.mp3")
         );
         assert_eq!(record.status, CallStatus::Completed);
         assert_eq!(record.provider_status.as_deref(), Some("answered"));
-        assert!(record.summary.is_some_and(|s| s.starts_with("Customer called")));
+        assert!(record
+            .summary
+            .is_some_and(|s| s.starts_with("Customer called")));
         assert!(record.extras.is_empty());
+        assert!(
+            record.test_delivery,
+            "the documented sample is what the Test button sends"
+        );
     }
 
     #[test]
@@ -125,12 +146,23 @@ mod tests {
         let body = br#"{"call_id":"c1","call_outcome":"voicemail","campaign":{"id":7},"transcript":"A: hi"}"#;
         let record = normalize(parse(body).expect("parses"));
         assert_eq!(record.status, CallStatus::Voicemail);
-        assert_eq!(record.extras.get("campaign"), Some(&serde_json::json!({"id": 7})));
-        assert_eq!(record.transcript.and_then(|t| t.text).as_deref(), Some("A: hi"));
-        let failed = normalize(parse(br#"{"call_id":"c","call_outcome":"FAILED"}"#).expect("parses"));
+        assert_eq!(
+            record.extras.get("campaign"),
+            Some(&serde_json::json!({"id": 7}))
+        );
+        assert_eq!(
+            record.transcript.and_then(|t| t.text).as_deref(),
+            Some("A: hi")
+        );
+        let failed =
+            normalize(parse(br#"{"call_id":"c","call_outcome":"FAILED"}"#).expect("parses"));
         assert_eq!(failed.status, CallStatus::Failed);
-        let odd = normalize(parse(br#"{"call_id":"c","call_outcome":"transferred"}"#).expect("parses"));
-        assert_eq!((odd.status, odd.provider_status.as_deref()), (CallStatus::Unknown, Some("transferred")));
+        let odd =
+            normalize(parse(br#"{"call_id":"c","call_outcome":"transferred"}"#).expect("parses"));
+        assert_eq!(
+            (odd.status, odd.provider_status.as_deref()),
+            (CallStatus::Unknown, Some("transferred"))
+        );
     }
 
     #[test]

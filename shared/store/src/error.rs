@@ -10,6 +10,15 @@ pub enum StoreError {
     /// A record could not be converted to or from a DynamoDB item.
     #[error("item conversion failed: {0}")]
     Item(#[from] serde_dynamo::Error),
+    /// A stored item is not in the expected shape.
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    /// The normalized record would not fit a DynamoDB item even without its transcript.
+    #[error("record of {0} bytes is too large to store")]
+    RecordTooLarge(usize),
+    /// Too many concurrent writers kept changing the same record.
+    #[error("record {0} changed concurrently too often")]
+    Contention(String),
 }
 
 impl StoreError {

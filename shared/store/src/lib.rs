@@ -1,17 +1,21 @@
 //! DynamoDB and S3 storage for verified deliveries and normalized records.
 //!
 //! [`schema`] is the one definition of the table and bucket layout: local provisioning creates
-//! exactly it, and a test checks the infrastructure template against it. [`CallStore`] writes
-//! records idempotently and keeps rejected deliveries raw; it accepts only
-//! [`callvault_verify::Verified`] bodies.
+//! exactly it, and a test checks the infrastructure template against it. [`RecordStore`]
+//! writes records idempotently and order-independently, keeps every delivery's raw body, and
+//! keeps rejected deliveries; it accepts only [`callvault_verify::Verified`] bodies.
 
-mod call_store;
+mod delivery;
 mod error;
 mod item;
+mod record_store;
 pub mod schema;
+mod spool;
 
-pub use call_store::{CallStore, Delivery, PutOutcome, StoredCall};
+pub use delivery::{Delivery, Kept};
 pub use error::StoreError;
+pub use record_store::{PutOutcome, RecordStore, Stored};
+pub use spool::SpooledDelivery;
 
 /// The DynamoDB client type, re-exported so callers need no direct SDK dependency.
 pub use aws_sdk_dynamodb::Client as DynamoDbClient;

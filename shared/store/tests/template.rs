@@ -24,7 +24,12 @@ fn table_keys_stream_and_billing_match_the_schema() {
         .as_sequence()
         .expect("KeySchema list")
         .iter()
-        .map(|k| (k["AttributeName"].as_str().unwrap_or_default().to_owned(), k["KeyType"].as_str().unwrap_or_default().to_owned()))
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap_or_default().to_owned(),
+                k["KeyType"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         keys,
@@ -37,12 +42,26 @@ fn table_keys_stream_and_billing_match_the_schema() {
         .as_sequence()
         .expect("AttributeDefinitions list")
         .iter()
-        .map(|a| (a["AttributeName"].as_str().unwrap_or_default(), a["AttributeType"].as_str().unwrap_or_default()))
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap_or_default(),
+                a["AttributeType"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
-    assert_eq!(attributes, [(schema::PARTITION_KEY, "S"), (schema::SORT_KEY, "S")]);
-    assert_eq!(props["StreamSpecification"]["StreamViewType"], schema::STREAM_VIEW_TYPE.as_str());
+    assert_eq!(
+        attributes,
+        [(schema::PARTITION_KEY, "S"), (schema::SORT_KEY, "S")]
+    );
+    assert_eq!(
+        props["StreamSpecification"]["StreamViewType"],
+        schema::STREAM_VIEW_TYPE.as_str()
+    );
     assert_eq!(props["BillingMode"], "PAY_PER_REQUEST");
-    assert!(props["GlobalSecondaryIndexes"].is_null(), "the schema declares no indexes yet");
+    assert!(
+        props["GlobalSecondaryIndexes"].is_null(),
+        "the schema declares no indexes yet"
+    );
 }
 
 #[test]
@@ -50,6 +69,10 @@ fn bucket_aborts_incomplete_multipart_uploads() {
     let template = template();
     let bucket = resource(&template, "ArchiveBucket");
     assert_eq!(bucket["Type"], "AWS::S3::Bucket");
-    let rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"].as_sequence().expect("rules");
-    assert!(rules.iter().any(|r| !r["AbortIncompleteMultipartUpload"].is_null()));
+    let rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("rules");
+    assert!(rules
+        .iter()
+        .any(|r| !r["AbortIncompleteMultipartUpload"].is_null()));
 }

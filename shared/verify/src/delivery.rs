@@ -18,6 +18,31 @@ pub enum Authentication {
     Unsigned,
 }
 
+impl std::fmt::Display for Authentication {
+    /// `signature:<secret id>`, `token:<token id>` or `unsigned`: the form stored with a delivery.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Signature(id) => write!(f, "signature:{id}"),
+            Self::Token(id) => write!(f, "token:{id}"),
+            Self::Unsigned => f.write_str("unsigned"),
+        }
+    }
+}
+
+impl std::str::FromStr for Authentication {
+    type Err = String;
+
+    /// Parses the stored form written by `Display`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("signature", id)) => Ok(Self::Signature(SecretId::new(id))),
+            Some(("token", id)) => Ok(Self::Token(SecretId::new(id))),
+            None if s == "unsigned" => Ok(Self::Unsigned),
+            _ => Err(format!("not an authentication label: {s}")),
+        }
+    }
+}
+
 /// A delivery that passed authentication: the only form storage accepts.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -72,6 +97,16 @@ impl Unverified {
 }
 
 impl Verified {
+    /// Rebuilds a delivery that passed authentication earlier and was kept by callvault's own
+    /// storage (the spool, kept rejected deliveries), so that it can be re-ingested. Never call
+    /// it on a body that arrived from outside.
+    pub fn reinstate(body: impl Into<Vec<u8>>, authentication: Authentication) -> Self {
+        Self {
+            body: body.into(),
+            authentication,
+        }
+    }
+
     /// The raw body that was authenticated.
     pub fn body(&self) -> &[u8] {
         &self.body
@@ -100,6 +135,18 @@ mod tests {
             verified.authentication(),
             &Authentication::Signature(SecretId::new("v1"))
         );
+    }
+
+    #[test]
+    fn authentication_labels_round_trip() {
+        for auth in [
+            Authentication::Signature(SecretId::new("2026-11")),
+            Authentication::Token(SecretId::new("a:b")),
+            Authentication::Unsigned,
+        ] {
+            assert_eq!(auth.to_string().parse::<Authentication>(), Ok(auth));
+        }
+        assert!("magic".parse::<Authentication>().is_err());
     }
 
     #[test]

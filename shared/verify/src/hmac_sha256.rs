@@ -101,9 +101,14 @@ mod tests {
         let body = include_bytes!("../../../tests/fixtures/voiceinfra.json");
         let set = SecretSet::single("k", "whsec_voiceinfra_example");
         let expected = "4bbf481b19af0773a7d04dd6c94fceaa8dd52b743afc57315f31e267bfc77f06";
-        assert_eq!(HmacSha256Hex::BARE.sign(&Secret::new("whsec_voiceinfra_example"), body), expected);
         assert_eq!(
-            HmacSha256Hex::BARE.verify(Some(expected), body, &set).map(SecretId::as_str),
+            HmacSha256Hex::BARE.sign(&Secret::new("whsec_voiceinfra_example"), body),
+            expected
+        );
+        assert_eq!(
+            HmacSha256Hex::BARE
+                .verify(Some(expected), body, &set)
+                .map(SecretId::as_str),
             Ok("k")
         );
     }
@@ -135,7 +140,9 @@ mod tests {
         let set = SecretSet::single("k", "s");
         let sig = HmacSha256Hex::BARE.sign(&Secret::new("s"), b"body");
         let upper = format!("  {}\t", sig.to_uppercase());
-        assert!(HmacSha256Hex::BARE.verify(Some(&upper), b"body", &set).is_ok());
+        assert!(HmacSha256Hex::BARE
+            .verify(Some(&upper), b"body", &set)
+            .is_ok());
     }
 
     #[test]
@@ -147,18 +154,40 @@ mod tests {
         let cases: Vec<(Option<String>, VerifyError)> = vec![
             (None, VerifyError::MissingSignature),
             (Some(String::new()), VerifyError::MissingSignature),
-            (Some(hex_part.to_owned()), VerifyError::BadPrefix { expected: "sha256=" }),
-            (Some(format!("sha1={hex_part}")), VerifyError::BadPrefix { expected: "sha256=" }),
+            (
+                Some(hex_part.to_owned()),
+                VerifyError::BadPrefix {
+                    expected: "sha256=",
+                },
+            ),
+            (
+                Some(format!("sha1={hex_part}")),
+                VerifyError::BadPrefix {
+                    expected: "sha256=",
+                },
+            ),
             (
                 Some(format!("sha256={}", &hex_part[..63])),
-                VerifyError::BadLength { expected: 64, actual: 63 },
+                VerifyError::BadLength {
+                    expected: 64,
+                    actual: 63,
+                },
             ),
             (
                 Some(format!("sha256={hex_part}00")),
-                VerifyError::BadLength { expected: 64, actual: 66 },
+                VerifyError::BadLength {
+                    expected: 64,
+                    actual: 66,
+                },
             ),
-            (Some(format!("sha256={}zz", &hex_part[..62])), VerifyError::NotHex),
-            (Some(scheme.sign(&Secret::new("other"), b"body")), VerifyError::Mismatch),
+            (
+                Some(format!("sha256={}zz", &hex_part[..62])),
+                VerifyError::NotHex,
+            ),
+            (
+                Some(scheme.sign(&Secret::new("other"), b"body")),
+                VerifyError::Mismatch,
+            ),
         ];
         for (header, expected) in cases {
             assert_eq!(
@@ -182,7 +211,9 @@ mod tests {
         for (secret, id) in [("new", "2026-11"), ("old", "2026-05")] {
             let sig = HmacSha256Hex::BARE.sign(&Secret::new(secret), b"payload");
             assert_eq!(
-                HmacSha256Hex::BARE.verify(Some(&sig), b"payload", &set).map(SecretId::as_str),
+                HmacSha256Hex::BARE
+                    .verify(Some(&sig), b"payload", &set)
+                    .map(SecretId::as_str),
                 Ok(id)
             );
         }

@@ -170,8 +170,8 @@ mod tests {
 
     #[test]
     fn channel_set_wins_and_default_is_fallback() {
-        let keyring =
-            Keyring::from_json(r#"{"secrets":{"d":"x"},"channels":{"c1":{"c":"y"}}}"#).expect("valid");
+        let keyring = Keyring::from_json(r#"{"secrets":{"d":"x"},"channels":{"c1":{"c":"y"}}}"#)
+            .expect("valid");
         let ids = |set: &SecretSet| set.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>();
         assert_eq!(ids(keyring.for_key(Some("c1")).expect("c1")), ["c"]);
         assert_eq!(ids(keyring.for_key(Some("other")).expect("default")), ["d"]);

@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn bearer_header_parsing() {
         assert_eq!(SharedToken::from_authorization("Bearer abc"), Some("abc"));
-        assert_eq!(SharedToken::from_authorization("bearer   abc "), Some("abc"));
+        assert_eq!(
+            SharedToken::from_authorization("bearer   abc "),
+            Some("abc")
+        );
         assert_eq!(SharedToken::from_authorization("Basic abc"), None);
         assert_eq!(SharedToken::from_authorization("Bearer "), None);
         assert_eq!(SharedToken::from_authorization("abc"), None);
@@ -62,13 +65,19 @@ mod tests {
 
     #[test]
     fn query_parsing_decodes_percent_escapes() {
-        assert_eq!(SharedToken::from_query("a=1&token=t%2Bk%3D"), Some("t+k=".into()));
+        assert_eq!(
+            SharedToken::from_query("a=1&token=t%2Bk%3D"),
+            Some("t+k=".into())
+        );
         assert_eq!(SharedToken::from_query("token=a+b"), Some("a b".into()));
         assert_eq!(SharedToken::from_query("tokens=x"), None);
         assert_eq!(SharedToken::from_query("token="), None);
         assert_eq!(SharedToken::from_query("token=%zz"), Some("%zz".into()));
         assert_eq!(SharedToken::from_query("token=%4"), Some("%4".into()));
-        assert_eq!(SharedToken::from_query("x=%E2%82&token=%E2%82%AC"), Some("€".into()));
+        assert_eq!(
+            SharedToken::from_query("x=%E2%82&token=%E2%82%AC"),
+            Some("€".into())
+        );
     }
 
     #[test]
@@ -81,10 +90,25 @@ mod tests {
             ],
         )
         .expect("valid");
-        assert_eq!(SharedToken::verify(Some("tok-b"), &set).map(SecretId::as_str), Ok("b"));
-        assert_eq!(SharedToken::verify(Some("tok-c"), &set), Err(VerifyError::TokenMismatch));
-        assert_eq!(SharedToken::verify(Some("tok-"), &set), Err(VerifyError::TokenMismatch));
-        assert_eq!(SharedToken::verify(Some(""), &set), Err(VerifyError::MissingToken));
-        assert_eq!(SharedToken::verify(None, &set), Err(VerifyError::MissingToken));
+        assert_eq!(
+            SharedToken::verify(Some("tok-b"), &set).map(SecretId::as_str),
+            Ok("b")
+        );
+        assert_eq!(
+            SharedToken::verify(Some("tok-c"), &set),
+            Err(VerifyError::TokenMismatch)
+        );
+        assert_eq!(
+            SharedToken::verify(Some("tok-"), &set),
+            Err(VerifyError::TokenMismatch)
+        );
+        assert_eq!(
+            SharedToken::verify(Some(""), &set),
+            Err(VerifyError::MissingToken)
+        );
+        assert_eq!(
+            SharedToken::verify(None, &set),
+            Err(VerifyError::MissingToken)
+        );
     }
 }

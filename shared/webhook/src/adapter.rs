@@ -1,5 +1,6 @@
-use callvault_records::{CallRecord, ParseError, Provider};
+use callvault_records::{Normalized, ParseError, Provider};
 use callvault_verify::{Unverified, Verified, VerifyError};
+use chrono::{DateTime, Utc};
 use lambda_http::http::HeaderMap;
 
 /// What an adapter can see of a request besides the body.
@@ -23,19 +24,35 @@ impl RequestView<'_> {
 pub struct Ingested {
     /// The provider's delivery or event id.
     pub delivery_id: String,
-    /// The normalized record.
-    pub record: CallRecord,
+    /// What happened (`call.completed`, `message.read`, ...), stored with the event entry.
+    pub event_type: String,
+    /// The normalized record this delivery contributes to.
+    pub record: Normalized,
+    /// Where the inline transcript sits in the raw body, if the provider sends one inline.
+    pub transcript_pointer: Option<&'static str>,
 }
 
 /// One provider's webhook: how it authenticates and how its body becomes a record.
 pub trait Adapter: Send + Sync + 'static {
     /// The provider this adapter serves.
     const PROVIDER: Provider;
+    /// The webhook (function) name, stored with kept deliveries so replay finds the adapter.
+    const WEBHOOK: &'static str;
+    /// Whether a storage failure must still not lose the delivery (the provider never
+    /// retries): the raw delivery is then spooled to S3 for replay before answering.
+    const SPOOL_ON_STORAGE_FAILURE: bool = false;
 
     /// Authenticates the raw body with the provider's scheme.
-    fn authenticate(&self, request: RequestView<'_>, body: Unverified)
-        -> Result<Verified, VerifyError>;
+    fn authenticate(
+        &self,
+        request: RequestView<'_>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError>;
 
-    /// Parses and normalizes an authenticated body.
-    fn ingest(&self, request: RequestView<'_>, verified: &Verified) -> Result<Ingested, ParseError>;
+    /// Parses and normalizes an authenticated body. Needs no secrets, so replay can call it.
+    fn ingest(
+        request: RequestView<'_>,
+        verified: &Verified,
+        received_at: DateTime<Utc>,
+    ) -> Result<Ingested, ParseError>;
 }

@@ -1,42 +1,59 @@
 //! Configuration read from the environment at cold start.
 
 use anyhow::{bail, Context};
-use callvault_store::CallStore;
+use callvault_store::RecordStore;
+
+use crate::adapters::Signing;
 use aws_config::SdkConfig;
 use callvault_verify::Keyring;
 
-/// Default request body limit: 256 KiB keeps any kept raw delivery inside one DynamoDB item.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default request body limit (1 MiB): room for long transcripts with word timings; bodies
+/// over 48 KiB are kept in S3 rather than in the table. Function URLs cap requests at 6 MB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Settings shared by every webhook function.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// DynamoDB table (`TABLE_NAME`, required).
     pub table_name: String,
+    /// S3 archive bucket (`BUCKET_NAME`, required).
+    pub bucket_name: String,
     /// Largest accepted body in bytes (`MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
 }
 
 impl Config {
-    /// Reads `TABLE_NAME` and `MAX_BODY_BYTES`.
+    /// Reads `TABLE_NAME`, `BUCKET_NAME` and `MAX_BODY_BYTES`.
     pub fn from_env() -> anyhow::Result<Self> {
-        let table_name = std::env::var("TABLE_NAME")
-            .ok()
-            .filter(|t| !t.is_empty())
-            .context("TABLE_NAME is not set")?;
+        let required = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .with_context(|| format!("{name} is not set"))
+        };
+        let table_name = required("TABLE_NAME")?;
+        let bucket_name = required("BUCKET_NAME")?;
         let max_body_bytes = match std::env::var("MAX_BODY_BYTES") {
-            Ok(v) => v.parse().with_context(|| format!("MAX_BODY_BYTES={v:?} is not a byte count"))?,
+            Ok(v) => v
+                .parse()
+                .with_context(|| format!("MAX_BODY_BYTES={v:?} is not a byte count"))?,
             Err(_) => DEFAULT_MAX_BODY_BYTES,
         };
         Ok(Self {
             table_name,
+            bucket_name,
             max_body_bytes,
         })
     }
 
     /// Builds the store and makes one request so the first delivery finds a warm connection.
-    pub async fn store(&self, sdk: &SdkConfig) -> anyhow::Result<CallStore> {
-        let store = CallStore::new(callvault_store::DynamoDbClient::new(sdk), &self.table_name);
+    pub async fn store(&self, sdk: &SdkConfig) -> anyhow::Result<RecordStore> {
+        let store = RecordStore::new(
+            callvault_store::DynamoDbClient::new(sdk),
+            callvault_store::S3Client::new(sdk),
+            &self.table_name,
+            &self.bucket_name,
+        );
         store
             .warm_up()
             .await
@@ -61,14 +78,42 @@ pub async fn keyring(sdk: &SdkConfig, var: &str) -> anyhow::Result<Keyring> {
             .secret_id(&arn)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+            .map_err(|e| {
+                anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
+            })
             .with_context(|| format!("reading secret {arn} ({arn_var})"))?
             .secret_string
-            .with_context(|| format!("secret {arn} has no value yet: set it as described in the README"))?
+            .with_context(|| {
+                format!("secret {arn} has no value yet: set it as described in the README")
+            })?
     } else if let Ok(json) = std::env::var(var) {
         json
     } else {
         bail!("neither {arn_var} nor {var} is set: configure the webhook secret (see README)");
     };
     Keyring::from_json(&json).with_context(|| format!("{var}: not a valid secret configuration"))
+}
+
+/// Signing for a provider whose secret is optional (Hatif, VoiceInfra): the secret is still
+/// required unless `ALLOW_UNSIGNED=true` is set and no secret is configured, which is logged
+/// loudly at start. A configured secret is always enforced.
+pub async fn signing(sdk: &SdkConfig, var: &str) -> anyhow::Result<Signing> {
+    let configured =
+        std::env::var_os(var).is_some() || std::env::var_os(format!("{var}_ARN")).is_some();
+    if !configured && allow_unsigned()? {
+        tracing::warn!(
+            variable = var,
+            "ALLOW_UNSIGNED is set and no secret is configured: accepting UNSIGNED deliveries; anyone who finds this URL can write records"
+        );
+        return Ok(Signing::AllowUnsigned);
+    }
+    Ok(Signing::Required(keyring(sdk, var).await?))
+}
+
+fn allow_unsigned() -> anyhow::Result<bool> {
+    match std::env::var("ALLOW_UNSIGNED").as_deref() {
+        Err(_) | Ok("" | "false" | "0") => Ok(false),
+        Ok("true" | "1") => Ok(true),
+        Ok(other) => bail!("ALLOW_UNSIGNED={other:?}: expected true or false"),
+    }
 }

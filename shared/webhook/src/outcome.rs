@@ -19,12 +19,14 @@ pub enum Outcome {
     },
     /// Authentication failed (401); nothing stored.
     Unauthorized(VerifyError),
-    /// Authenticated but unparseable (400); the raw delivery is kept with the reason.
+    /// Authenticated but unparseable (400), or well-formed but unsupported, such as an
+    /// unknown event type (422); either way the raw delivery is kept with the reason.
     Rejected(ParseError),
     /// Storage failed (503); nothing acknowledged, the provider should retry.
     StorageFailed(StoreError),
-    /// This provider's function is not built yet (501).
-    NotImplemented,
+    /// Storage failed but the raw delivery was spooled to S3 for replay (200), for providers
+    /// that never retry.
+    Spooled,
 }
 
 impl Outcome {
@@ -35,9 +37,10 @@ impl Outcome {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Rejected(ParseError::Unsupported(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Rejected(_) => StatusCode::BAD_REQUEST,
             Self::StorageFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            Self::Spooled => StatusCode::OK,
         }
     }
 
@@ -51,27 +54,26 @@ impl Outcome {
             Self::Unauthorized(_) => "unauthorized",
             Self::Rejected(_) => "rejected",
             Self::StorageFailed(_) => "storage_failed",
-            Self::NotImplemented => "not_implemented",
+            Self::Spooled => "spooled",
         }
     }
 
     /// The message returned to the caller. Storage details stay in the logs.
     pub fn message(&self) -> String {
         match self {
-            Self::Accepted(_) => String::new(),
+            Self::Accepted(_) | Self::Spooled => String::new(),
             Self::MethodNotAllowed => "method not allowed: send POST".into(),
             Self::TooLarge { limit } => format!("body larger than {limit} bytes"),
             Self::Unauthorized(e) => e.to_string(),
             Self::Rejected(e) => format!("{e} (the delivery was kept for inspection)"),
             Self::StorageFailed(_) => "storage unavailable, retry later".into(),
-            Self::NotImplemented => "this provider's webhook is not available yet".into(),
         }
     }
 
     /// The HTTP response: `{"status": ...}` on success, `{"error": ...}` otherwise.
     pub fn into_response(self) -> Response<Body> {
         let body = match &self {
-            Self::Accepted(_) => json!({ "status": self.label() }),
+            Self::Accepted(_) | Self::Spooled => json!({ "status": self.label() }),
             _ => json!({ "error": self.message() }),
         };
         let mut builder = Response::builder()
@@ -93,10 +95,26 @@ mod tests {
     #[test]
     fn every_outcome_has_its_documented_status_and_json_body() {
         let cases = [
-            (Outcome::Accepted(PutOutcome::Stored), 200, r#"{"status":"stored"}"#),
-            (Outcome::Accepted(PutOutcome::Duplicate), 200, r#"{"status":"duplicate"}"#),
-            (Outcome::MethodNotAllowed, 405, r#"{"error":"method not allowed: send POST"}"#),
-            (Outcome::TooLarge { limit: 10 }, 413, r#"{"error":"body larger than 10 bytes"}"#),
+            (
+                Outcome::Accepted(PutOutcome::Stored),
+                200,
+                r#"{"status":"stored"}"#,
+            ),
+            (
+                Outcome::Accepted(PutOutcome::Duplicate),
+                200,
+                r#"{"status":"duplicate"}"#,
+            ),
+            (
+                Outcome::MethodNotAllowed,
+                405,
+                r#"{"error":"method not allowed: send POST"}"#,
+            ),
+            (
+                Outcome::TooLarge { limit: 10 },
+                413,
+                r#"{"error":"body larger than 10 bytes"}"#,
+            ),
             (
                 Outcome::Unauthorized(VerifyError::Mismatch),
                 401,
@@ -107,10 +125,11 @@ mod tests {
                 503,
                 r#"{"error":"storage unavailable, retry later"}"#,
             ),
+            (Outcome::Spooled, 200, r#"{"status":"spooled"}"#),
             (
-                Outcome::NotImplemented,
-                501,
-                r#"{"error":"this provider's webhook is not available yet"}"#,
+                Outcome::Rejected(ParseError::Unsupported("event type `x`".into())),
+                422,
+                r#"{"error":"unsupported: event type `x` (the delivery was kept for inspection)"}"#,
             ),
         ];
         for (outcome, status, body) in cases {
@@ -126,9 +145,15 @@ mod tests {
 
     #[test]
     fn rejected_says_the_delivery_was_kept() {
-        let response = Outcome::Rejected(ParseError::Invalid("missing field `call_id`".into())).into_response();
+        let response = Outcome::Rejected(ParseError::Invalid("missing field `call_id`".into()))
+            .into_response();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        let Body::Text(text) = response.body() else { panic!("text body") };
-        assert!(text.contains("missing field `call_id`") && text.contains("kept"), "{text}");
+        let Body::Text(text) = response.body() else {
+            panic!("text body")
+        };
+        assert!(
+            text.contains("missing field `call_id`") && text.contains("kept"),
+            "{text}"
+        );
     }
 }

@@ -1,20 +1,25 @@
 //! Shared helpers for the end-to-end tests: the running local stack (started by
-//! `scripts/stack.sh e2e`), signing with the dev secrets, and reading the table back.
+//! `scripts/stack.sh e2e`), signing with the dev secrets, and reading records back.
 
 use anyhow::Context;
-use callvault_store::CallStore;
+use callvault_records::{CallRecord, Normalized, Provider};
+use callvault_store::{schema, RecordStore, Stored};
 use callvault_verify::{HmacSha256Hex, Keyring};
+
+/// A DynamoDB item as read back.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
 /// The local stack the tests talk to, described by the environment `scripts/stack.sh` sets.
 #[derive(Debug, Clone)]
 pub struct Stack {
     functions_url: String,
     http: reqwest::Client,
-    /// The store over the emulator's table.
-    pub store: CallStore,
-    /// A raw DynamoDB client on the emulator.
-    pub ddb: aws_sdk_dynamodb::Client,
+    /// The store over the emulator's table and bucket.
+    pub store: RecordStore,
 }
+
+/// A response: status and JSON body.
+pub type Reply = (u16, serde_json::Value);
 
 fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).with_context(|| {
@@ -23,38 +28,45 @@ fn env(name: &str) -> anyhow::Result<String> {
 }
 
 impl Stack {
-    /// Connects to the stack named by `CALLVAULT_FUNCTIONS_URL`, `AWS_ENDPOINT_URL`, `TABLE_NAME`.
+    /// Connects to the stack named by `CALLVAULT_FUNCTIONS_URL`, `AWS_ENDPOINT_URL`,
+    /// `TABLE_NAME` and `BUCKET_NAME`.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let functions_url = env("CALLVAULT_FUNCTIONS_URL")?;
         let sdk = callvault_testkit::sdk_config_for(&env("AWS_ENDPOINT_URL")?).await;
-        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         Ok(Self {
-            functions_url,
+            functions_url: env("CALLVAULT_FUNCTIONS_URL")?,
             http: reqwest::Client::new(),
-            store: CallStore::new(ddb.clone(), env("TABLE_NAME")?),
-            ddb,
+            store: RecordStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                aws_sdk_s3::Client::new(&sdk),
+                env("TABLE_NAME")?,
+                env("BUCKET_NAME")?,
+            ),
         })
     }
 
-    /// The function URL of binary `function`.
-    pub fn url(&self, function: &str) -> String {
-        format!("{}/{function}/", self.functions_url)
+    /// A request builder for `method` on `function`'s URL plus `suffix` (e.g. `?token=x`).
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        function: &str,
+        suffix: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http.request(
+            method,
+            format!("{}/{function}/{suffix}", self.functions_url),
+        )
     }
 
-    /// A request builder for `method` on `function`'s URL.
-    pub fn request(&self, method: reqwest::Method, function: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, self.url(function))
-    }
-
-    /// POSTs `body` with the given headers and returns status and parsed JSON body.
-    pub async fn post(
+    /// POSTs `body` with the given headers to `function` (URL suffix `suffix`).
+    pub async fn post_to(
         &self,
         function: &str,
+        suffix: &str,
         headers: &[(&str, String)],
         body: Vec<u8>,
-    ) -> anyhow::Result<(u16, serde_json::Value)> {
+    ) -> anyhow::Result<Reply> {
         let mut request = self
-            .request(reqwest::Method::POST, function)
+            .request(reqwest::Method::POST, function, suffix)
             .header("content-type", "application/json")
             .body(body);
         for (name, value) in headers {
@@ -65,15 +77,66 @@ impl Stack {
         let json = response.json().await.context("response body is not JSON")?;
         Ok((status, json))
     }
+
+    /// POSTs `body` with the given headers to `function`.
+    pub async fn post(
+        &self,
+        function: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> anyhow::Result<Reply> {
+        self.post_to(function, "", headers, body).await
+    }
+
+    /// The stored call `provider_call_id` of `provider`, if any.
+    pub async fn call(
+        &self,
+        provider: Provider,
+        provider_call_id: &str,
+    ) -> anyhow::Result<Option<(CallRecord, Stored)>> {
+        let (pk, sk) = schema::call_key(provider, provider_call_id);
+        Ok(match self.store.get_item(&pk, &sk).await? {
+            Some(stored) => match &stored.record {
+                Normalized::Call(call) => Some((call.clone(), stored)),
+                other => anyhow::bail!("{pk} holds a {} record", other.kind()),
+            },
+            None => None,
+        })
+    }
+
+    /// Rejected deliveries kept today for `provider`.
+    pub async fn rejected_today(&self, provider: Provider) -> anyhow::Result<Vec<Item>> {
+        let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        Ok(self
+            .store
+            .query_prefix(&schema::rejected_pk(provider, &day), "")
+            .await?)
+    }
 }
 
-/// Signs `body` with the first default secret in the JSON of environment variable `var`,
-/// the way the provider does with `scheme`.
-pub fn sign(var: &str, scheme: HmacSha256Hex, body: &[u8]) -> anyhow::Result<String> {
+/// Signs `body` the way the provider does with `scheme`, using the secret for `key` (a Hatif
+/// channel) or the default secret in the JSON of environment variable `var`.
+pub fn sign(
+    var: &str,
+    key: Option<&str>,
+    scheme: HmacSha256Hex,
+    body: &[u8],
+) -> anyhow::Result<String> {
     let keyring = Keyring::from_json(&env(var)?)?;
     let (_, secret) = keyring
-        .default_set()
+        .for_key(key)
         .and_then(|set| set.iter().next())
-        .with_context(|| format!("{var} has no default secret"))?;
+        .with_context(|| format!("{var} has no secret for {key:?}"))?;
     Ok(scheme.sign(secret, body))
+}
+
+/// The first default value in the JSON of environment variable `var` (a token or secret).
+pub fn dev_secret(var: &str) -> anyhow::Result<String> {
+    let doc: serde_json::Value = serde_json::from_str(&env(var)?)?;
+    doc["secrets"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .with_context(|| format!("{var} has no default secret"))
 }

@@ -14,14 +14,31 @@ async fn logs_carry_one_event_per_delivery_and_no_secrets_or_bodies() -> anyhow:
     let log_path = std::env::var("CALLVAULT_FUNCTION_LOG")?;
     let call_id = "e2e-logs-call";
     let body = serde_json::to_vec(&json!({"call_id": call_id, "summary": SENTINEL}))?;
-    let signature = sign("VOICEINFRA_WEBHOOK_SECRETS", HmacSha256Hex::BARE, &body)?;
+    let signature = sign(
+        "VOICEINFRA_WEBHOOK_SECRETS",
+        None,
+        HmacSha256Hex::BARE,
+        &body,
+    )?;
     let header = "x-voiceinfra-signature";
 
-    let (stored, _) = stack.post("voiceinfra", &[(header, signature.clone())], body.clone()).await?;
-    let (unauthorized, _) = stack.post("voiceinfra", &[(header, "0".repeat(64))], body.clone()).await?;
-    let bad = format!("{{\"call_id\": \"{SENTINEL}\", \"duration_seconds\": \"{SENTINEL}\"}}").into_bytes();
-    let bad_signature = sign("VOICEINFRA_WEBHOOK_SECRETS", HmacSha256Hex::BARE, &bad)?;
-    let (rejected, _) = stack.post("voiceinfra", &[(header, bad_signature)], bad).await?;
+    let (stored, _) = stack
+        .post("voiceinfra", &[(header, signature.clone())], body.clone())
+        .await?;
+    let (unauthorized, _) = stack
+        .post("voiceinfra", &[(header, "0".repeat(64))], body.clone())
+        .await?;
+    let bad = format!("{{\"call_id\": \"{SENTINEL}\", \"duration_seconds\": \"{SENTINEL}\"}}")
+        .into_bytes();
+    let bad_signature = sign(
+        "VOICEINFRA_WEBHOOK_SECRETS",
+        None,
+        HmacSha256Hex::BARE,
+        &bad,
+    )?;
+    let (rejected, _) = stack
+        .post("voiceinfra", &[(header, bad_signature)], bad)
+        .await?;
     assert_eq!((stored, unauthorized, rejected), (200, 401, 400));
 
     // Wait for the stored delivery's event to reach the log.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use callvault_store::schema;
+use callvault_store::{schema, RecordStore};
 
 /// The repository root (this crate lives at `tests/testkit`).
 pub fn repo_root() -> PathBuf {
@@ -32,7 +32,10 @@ impl Emulator {
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join(".venv/bin/moto_server"));
         if !moto.exists() {
-            bail!("{} not found: run `make venv` (or `make test`) first", moto.display());
+            bail!(
+                "{} not found: run `make venv` (or `make test`) first",
+                moto.display()
+            );
         }
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(&moto)
@@ -65,11 +68,14 @@ impl Emulator {
         sdk_config_for(&self.endpoint).await
     }
 
-    /// Creates a table with the production schema and returns a DynamoDB client.
-    pub async fn table(&self, name: &str) -> anyhow::Result<aws_sdk_dynamodb::Client> {
-        let client = aws_sdk_dynamodb::Client::new(&self.sdk_config().await);
-        schema::create_table(&client, name).await?;
-        Ok(client)
+    /// Creates a table (production schema) and bucket and returns a store over them.
+    pub async fn store(&self, table: &str, bucket: &str) -> anyhow::Result<RecordStore> {
+        let sdk = self.sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let s3 = aws_sdk_s3::Client::new(&sdk);
+        schema::create_table(&ddb, table).await?;
+        schema::create_bucket(&s3, bucket).await?;
+        Ok(RecordStore::new(ddb, s3, table, bucket))
     }
 }
 
@@ -85,7 +91,13 @@ pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "callvault-testkit"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "callvault-testkit",
+        ))
         .load()
         .await
 }

@@ -18,6 +18,12 @@ struct Cli {
     command: Cmd,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Scheme {
+    Bare,
+    Sha256,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Create the table (with stream) and the archive bucket if they do not exist.
@@ -29,7 +35,8 @@ enum Cmd {
         #[arg(long, env = "BUCKET_NAME", default_value = schema::DEFAULT_BUCKET)]
         bucket: String,
     },
-    /// Print a signed curl command that posts a payload file to a function URL.
+    /// Print a ready-to-paste curl command that posts a provider's example payload to a
+    /// function URL, authenticated with the development secrets.
     Example {
         /// Function URL to post to.
         #[arg(long)]
@@ -37,9 +44,15 @@ enum Cmd {
         /// Payload file (sent byte for byte).
         #[arg(long)]
         payload: PathBuf,
-        /// Signature header name.
+        /// Signature header name; omit for token authentication (`?token=`).
         #[arg(long)]
-        header: String,
+        header: Option<String>,
+        /// Signature form: bare hex, or `sha256=` + hex (Voki).
+        #[arg(long, value_enum, default_value_t = Scheme::Bare)]
+        scheme: Scheme,
+        /// Key selecting a per-key secret (a Hatif channel id).
+        #[arg(long)]
+        key: Option<String>,
         /// Environment variable holding the provider's secrets JSON.
         #[arg(long)]
         secrets_var: String,
@@ -54,16 +67,41 @@ async fn main() -> anyhow::Result<()> {
             url,
             payload,
             header,
+            scheme,
+            key,
             secrets_var,
         } => {
-            let body = std::fs::read(&payload).with_context(|| format!("reading {}", payload.display()))?;
-            let keyring = Keyring::from_json(&std::env::var(&secrets_var).with_context(|| format!("{secrets_var} is not set"))?)?;
-            let Some((_, secret)) = keyring.default_set().and_then(|s| s.iter().next()) else {
-                bail!("{secrets_var} has no default secret");
+            let body = std::fs::read(&payload)
+                .with_context(|| format!("reading {}", payload.display()))?;
+            let json =
+                std::env::var(&secrets_var).with_context(|| format!("{secrets_var} is not set"))?;
+            let keyring = Keyring::from_json(&json)?;
+            let Some((_, secret)) = keyring
+                .for_key(key.as_deref())
+                .and_then(|s| s.iter().next())
+            else {
+                bail!("{secrets_var} has no secret for {key:?}");
             };
-            let signature = HmacSha256Hex::BARE.sign(secret, &body);
+            let auth = match header {
+                Some(header) => {
+                    let scheme = match scheme {
+                        Scheme::Bare => HmacSha256Hex::BARE,
+                        Scheme::Sha256 => HmacSha256Hex::SHA256_PREFIXED,
+                    };
+                    format!("-H '{header}: {}' '{url}'", scheme.sign(secret, &body))
+                }
+                None => {
+                    // A development token, read from the same JSON the function reads.
+                    let doc: serde_json::Value = serde_json::from_str(&json)?;
+                    let token = doc["secrets"]
+                        .as_object()
+                        .and_then(|m| m.values().next())
+                        .and_then(|v| v.as_str());
+                    format!("'{url}?token={}'", token.context("no token")?)
+                }
+            };
             println!(
-                "curl -sS -X POST '{url}' -H 'Content-Type: application/json' -H '{header}: {signature}' --data-binary @{}",
+                "curl -sS -X POST {auth} -H 'Content-Type: application/json' --data-binary @{}",
                 payload.display()
             );
             Ok(())

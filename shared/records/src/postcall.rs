@@ -1,0 +1,215 @@
+//! The Post-Call Webhook API: unsigned (authenticated here by a shared token), never retried,
+//! 10 s timeout, idempotent by `callId`.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{
+    from_json, require_id, CallRecord, CallStatus, Contact, FileRef, ParseError, PhoneNumber,
+    Provider, Transcript,
+};
+
+/// The documented payload. Only `callId` is required; unknown fields are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payload {
+    /// Call id.
+    pub call_id: String,
+    /// Recording file URL.
+    pub recording_uri: Option<String>,
+    /// Transcript file (JSON) URL.
+    pub transcript_uri: Option<String>,
+    /// Extracted caller information.
+    pub caller_details: Option<CallerDetails>,
+    /// AI analysis.
+    pub call_analysis: Option<CallAnalysis>,
+    /// Fields not in the documentation, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `callerDetails`: name, phone and email are lifted out; every other field is kept as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallerDetails {
+    /// Caller name.
+    pub name: Option<String>,
+    /// Caller phone, in any written form.
+    pub phone_number: Option<String>,
+    /// Caller email.
+    pub email: Option<String>,
+    /// `scheduledTime`, `address`, `pincode`, `city`, `state`, `country`, `age`, `gender`,
+    /// `occupation`, `company`, `preferredContactMethod`, `bestTimeToCall`, `language`, and
+    /// anything else.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// `callAnalysis`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallAnalysis {
+    /// Summary.
+    pub summary: Option<String>,
+    /// Mood.
+    pub mood: Option<String>,
+    /// Score 0-100 (a number; numeric strings are accepted).
+    pub score: Option<Value>,
+    /// Outcome, e.g. "Appointment Scheduled".
+    pub call_outcome: Option<String>,
+    /// Category.
+    pub classification: Option<String>,
+    /// Interests and needs (object).
+    pub interests_and_needs: Option<Value>,
+    /// Action items (object).
+    pub action_items: Option<Value>,
+    /// Sentiment (object).
+    pub sentiment: Option<Value>,
+    /// Undocumented fields, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Parses a raw body.
+pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
+    let payload: Payload = from_json(body)?;
+    require_id("callId", &payload.call_id)?;
+    if let Some(score) = payload
+        .call_analysis
+        .as_ref()
+        .and_then(|a| a.score.as_ref())
+    {
+        if score_value(score).is_none() && !score.is_null() {
+            return Err(ParseError::Field {
+                field: "callAnalysis.score",
+                reason: "expected a number".into(),
+            });
+        }
+    }
+    Ok(payload)
+}
+
+fn score_value(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Normalizes a parsed payload. The webhook fires when a call is over, so the status is
+/// `completed`; the call id `test-*` (the documentation's test request) marks a test delivery.
+pub fn normalize(p: Payload) -> CallRecord {
+    let mut r = CallRecord::new(Provider::PostCall, p.call_id);
+    r.test_delivery = r.provider_call_id.starts_with("test-");
+    r.status = CallStatus::Completed;
+    r.recording = FileRef::from_url(p.recording_uri);
+    r.transcript = FileRef::from_url(p.transcript_uri).map(|file| Transcript {
+        text: None,
+        words: Vec::new(),
+        file: Some(file),
+        offloaded: None,
+    });
+    if let Some(c) = p.caller_details {
+        let phone = c.phone_number.as_deref().and_then(PhoneNumber::parse);
+        r.from = phone.clone();
+        r.contact = Contact {
+            id: None,
+            name: c.name,
+            email: c.email,
+            phone,
+            details: c.rest,
+        }
+        .non_empty();
+    }
+    if let Some(a) = p.call_analysis {
+        r.summary = a.summary;
+        r.mood = a.mood;
+        r.score = a.score.as_ref().and_then(score_value);
+        r.outcome = a.call_outcome;
+        r.classification = a.classification;
+        r.interests_and_needs = a.interests_and_needs;
+        r.action_items = a.action_items;
+        r.sentiment = a.sentiment;
+        if !a.extra.is_empty() {
+            r.extras
+                .insert("callAnalysis".into(), Value::Object(a.extra));
+        }
+    }
+    r.extras.extend(p.extra);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &[u8] = include_bytes!("../../../tests/fixtures/postcall.json");
+
+    #[test]
+    fn seed_payload_normalizes_every_field() {
+        let r = normalize(parse(SEED).expect("seed parses"));
+        assert_eq!(r.provider_call_id, "693bff62619c51fac21acf50");
+        assert!(!r.test_delivery);
+        assert_eq!(r.status, CallStatus::Completed);
+        assert_eq!(
+            r.recording.map(|f| f.source_url).as_deref(),
+            Some("https://storage.example.com/recordings/693bff62619c51fac21acf50/call_recording.ogg")
+        );
+        assert_eq!(
+            r.transcript
+                .and_then(|t| t.file)
+                .map(|f| f.source_url)
+                .as_deref(),
+            Some(
+                "https://storage.example.com/transcripts/transcript_693bff62619c51fac21acf50.json"
+            )
+        );
+        let c = r.contact.expect("caller");
+        assert_eq!(c.name.as_deref(), Some("John Smith"));
+        assert_eq!(c.email.as_deref(), Some("john.smith@example.com"));
+        assert_eq!(
+            c.phone.as_ref().and_then(|p| p.e164.as_deref()),
+            Some("+15551234567")
+        );
+        assert_eq!(r.from.and_then(|p| p.e164).as_deref(), Some("+15551234567"));
+        for (k, v) in [
+            ("scheduledTime", "2025-01-20T10:00:00Z"),
+            ("address", "123 Main Street"),
+            ("city", "New York"),
+            ("state", "NY"),
+            ("country", "USA"),
+            ("language", "English"),
+        ] {
+            assert_eq!(c.details.get(k), Some(&Value::from(v)), "{k}");
+        }
+        assert_eq!(
+            r.summary.as_deref(),
+            Some("Customer called to schedule a product demo...")
+        );
+        assert_eq!(r.mood.as_deref(), Some("Positive"));
+        assert_eq!(r.score, Some(85.0));
+        assert_eq!(r.outcome.as_deref(), Some("Demo Scheduled"));
+        assert_eq!(r.classification.as_deref(), Some("Sales Inquiry"));
+    }
+
+    #[test]
+    fn objects_are_kept_and_test_calls_flagged() {
+        let body = br#"{"callId":"test-call-123","callerDetails":{"name":"Test User","phoneNumber":"+1-555-000-0000"},
+            "callAnalysis":{"score":"72","actionItems":{"callback":"tomorrow"},"sentiment":{"overall":"neutral"},"interestsAndNeeds":{"product":"demo"}}}"#;
+        let r = normalize(parse(body).expect("parses"));
+        assert!(r.test_delivery);
+        assert_eq!(r.score, Some(72.0));
+        assert_eq!(
+            r.action_items,
+            Some(serde_json::json!({"callback": "tomorrow"}))
+        );
+        assert_eq!(r.sentiment, Some(serde_json::json!({"overall": "neutral"})));
+        assert_eq!(
+            r.interests_and_needs,
+            Some(serde_json::json!({"product": "demo"}))
+        );
+        assert!(parse(br#"{"callId":"c","callAnalysis":{"score":"high"}}"#).is_err());
+        assert!(parse(br#"{"recordingUri":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! The provider adapters: one per webhook function.
+
+use callvault_records::{hatif, postcall, voiceinfra, voki, Normalized, ParseError, Provider};
+use callvault_verify::{HmacSha256Hex, Keyring, SharedToken, Unverified, Verified, VerifyError};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::{Adapter, Ingested, RequestView};
+
+/// How a provider whose secret is optional authenticates: with a keyring, or (only when the
+/// operator set `ALLOW_UNSIGNED` and configured no secret) not at all.
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// Signatures are required and checked against these secrets.
+    Required(Keyring),
+    /// Deliveries are accepted unsigned and stored as `unsigned`.
+    AllowUnsigned,
+}
+
+impl Signing {
+    fn verify(
+        &self,
+        scheme: HmacSha256Hex,
+        header: Option<&str>,
+        key: Option<&str>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError> {
+        match self {
+            Self::Required(keyring) => {
+                let secrets = keyring.for_key(key).ok_or(VerifyError::NoSecret)?;
+                body.verify_signature(scheme, header, secrets)
+            }
+            Self::AllowUnsigned => Ok(body.accept_unsigned()),
+        }
+    }
+}
+
+/// VoiceInfra: bare-hex HMAC-SHA256 in `X-VoiceInfra-Signature`; idempotent by `call_id`.
+#[derive(Debug, Clone)]
+pub struct VoiceInfra(pub Signing);
+
+impl Adapter for VoiceInfra {
+    const WEBHOOK: &'static str = "voiceinfra";
+    const PROVIDER: Provider = Provider::VoiceInfra;
+
+    fn authenticate(
+        &self,
+        request: RequestView<'_>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError> {
+        self.0.verify(
+            HmacSha256Hex::BARE,
+            request.header(voiceinfra::SIGNATURE_HEADER),
+            None,
+            body,
+        )
+    }
+
+    fn ingest(
+        _: RequestView<'_>,
+        verified: &Verified,
+        _: DateTime<Utc>,
+    ) -> Result<Ingested, ParseError> {
+        let record = voiceinfra::normalize(voiceinfra::parse(verified.body())?);
+        Ok(Ingested {
+            delivery_id: record.provider_call_id.clone(),
+            event_type: "call.completed".into(),
+            record: Normalized::Call(record),
+            transcript_pointer: Some(voiceinfra::TRANSCRIPT_POINTER),
+        })
+    }
+}
+
+/// Hatif call webhook: lowercase hex HMAC-SHA256 in `X-Voxa-Signature` with the secret of
+/// the body's `channelId`; idempotent by `callId`.
+#[derive(Debug, Clone)]
+pub struct HatifCall(pub Signing);
+
+impl Adapter for HatifCall {
+    const WEBHOOK: &'static str = "hatif-call";
+    const PROVIDER: Provider = Provider::Hatif;
+
+    fn authenticate(
+        &self,
+        request: RequestView<'_>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError> {
+        let channel = hatif::channel_id(body.body());
+        self.0.verify(
+            HmacSha256Hex::BARE,
+            request.header(hatif::SIGNATURE_HEADER),
+            channel.as_deref(),
+            body,
+        )
+    }
+
+    fn ingest(
+        _: RequestView<'_>,
+        verified: &Verified,
+        _: DateTime<Utc>,
+    ) -> Result<Ingested, ParseError> {
+        let record = hatif::call::normalize(hatif::call::parse(verified.body())?);
+        Ok(Ingested {
+            delivery_id: record.provider_call_id.clone(),
+            event_type: "call.completed".into(),
+            record: Normalized::Call(record),
+            transcript_pointer: Some(hatif::call::TRANSCRIPT_POINTER),
+        })
+    }
+}
+
+/// Hatif WhatsApp message webhook: same signature as calls; idempotent by message id and
+/// status, so each status update is applied once.
+#[derive(Debug, Clone)]
+pub struct HatifWhatsApp(pub Signing);
+
+impl Adapter for HatifWhatsApp {
+    const WEBHOOK: &'static str = "hatif-whatsapp";
+    const PROVIDER: Provider = Provider::Hatif;
+
+    fn authenticate(
+        &self,
+        request: RequestView<'_>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError> {
+        let channel = hatif::channel_id(body.body());
+        self.0.verify(
+            HmacSha256Hex::BARE,
+            request.header(hatif::SIGNATURE_HEADER),
+            channel.as_deref(),
+            body,
+        )
+    }
+
+    fn ingest(
+        _: RequestView<'_>,
+        verified: &Verified,
+        received_at: DateTime<Utc>,
+    ) -> Result<Ingested, ParseError> {
+        let payload = hatif::whatsapp::parse(verified.body())?;
+        let delivery_id = payload.delivery_id();
+        let record = hatif::whatsapp::normalize(payload, received_at);
+        Ok(Ingested {
+            event_type: format!(
+                "message.{}",
+                record
+                    .provider_status
+                    .as_deref()
+                    .unwrap_or("unknown")
+                    .to_ascii_lowercase()
+            ),
+            delivery_id,
+            record: Normalized::Message(record),
+            transcript_pointer: None,
+        })
+    }
+}
+
+/// Voki: `sha256=<hex>` in `X-Voki-Signature`; idempotent by `X-Voki-Delivery` (reused on
+/// resend), or by the body's SHA-256 when that header is absent.
+#[derive(Debug, Clone)]
+pub struct Voki(pub Keyring);
+
+impl Adapter for Voki {
+    const WEBHOOK: &'static str = "voki";
+    const PROVIDER: Provider = Provider::Voki;
+
+    fn authenticate(
+        &self,
+        request: RequestView<'_>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError> {
+        let secrets = self.0.default_set().ok_or(VerifyError::NoSecret)?;
+        body.verify_signature(
+            HmacSha256Hex::SHA256_PREFIXED,
+            request.header(voki::SIGNATURE_HEADER),
+            secrets,
+        )
+    }
+
+    fn ingest(
+        request: RequestView<'_>,
+        verified: &Verified,
+        _: DateTime<Utc>,
+    ) -> Result<Ingested, ParseError> {
+        let envelope = voki::parse(verified.body())?;
+        let delivery_id = request
+            .header(voki::DELIVERY_HEADER)
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| d.chars().take(200).collect())
+            .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(verified.body()))));
+        let event_type = envelope.event.name().to_owned();
+        Ok(Ingested {
+            delivery_id,
+            event_type,
+            record: voki::normalize(envelope),
+            transcript_pointer: None,
+        })
+    }
+}
+
+/// The Post-Call Webhook API: no signature, so a shared token (`?token=` or
+/// `Authorization: Bearer`) is required; idempotent by `callId`. It never retries, so a
+/// storage failure spools the delivery to S3 instead of losing it.
+#[derive(Debug, Clone)]
+pub struct PostCall(pub Keyring);
+
+impl Adapter for PostCall {
+    const WEBHOOK: &'static str = "postcall";
+    const PROVIDER: Provider = Provider::PostCall;
+    const SPOOL_ON_STORAGE_FAILURE: bool = true;
+
+    fn authenticate(
+        &self,
+        request: RequestView<'_>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError> {
+        let tokens = self.0.default_set().ok_or(VerifyError::NoSecret)?;
+        let from_query = request.query.and_then(SharedToken::from_query);
+        let presented = from_query.as_deref().or_else(|| {
+            request
+                .header("authorization")
+                .and_then(SharedToken::from_authorization)
+        });
+        body.verify_token(presented, tokens)
+    }
+
+    fn ingest(
+        _: RequestView<'_>,
+        verified: &Verified,
+        _: DateTime<Utc>,
+    ) -> Result<Ingested, ParseError> {
+        let record = postcall::normalize(postcall::parse(verified.body())?);
+        Ok(Ingested {
+            delivery_id: record.provider_call_id.clone(),
+            event_type: "call.completed".into(),
+            record: Normalized::Call(record),
+            transcript_pointer: None,
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! The request pipeline in process against the emulator: storage failures, the post-call
+//! spool and replay, and replay of rejected deliveries.
+
+use callvault_records::{CallStatus, Normalized, Provider};
+use callvault_store::schema::{self, call_key};
+use callvault_store::RecordStore;
+use callvault_testkit::Emulator;
+use callvault_verify::{HmacSha256Hex, Keyring, Secret};
+use callvault_webhook::adapters::{PostCall, Signing, VoiceInfra};
+use callvault_webhook::replay::{replay_rejected, replay_spool, ReplayReport};
+use callvault_webhook::Webhook;
+use lambda_http::{Body, Request};
+
+const POSTCALL_SEED: &[u8] = include_bytes!("../../../tests/fixtures/postcall.json");
+const VOICEINFRA_SEED: &[u8] = include_bytes!("../../../tests/fixtures/voiceinfra.json");
+
+fn post(uri: &str, headers: &[(&str, &str)], body: &[u8]) -> Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(uri);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(Body::Binary(body.to_vec())).expect("request")
+}
+
+async fn respond<A: callvault_webhook::Adapter>(
+    webhook: &Webhook<A>,
+    request: Request,
+) -> (u16, serde_json::Value) {
+    let response = webhook.handle(request).await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Text(t) => serde_json::from_str(t).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (status, body)
+}
+
+fn postcall(store: RecordStore) -> anyhow::Result<Webhook<PostCall>> {
+    Ok(Webhook::new(
+        PostCall(Keyring::from_json(r#"{"secrets":{"t1":"tok"}}"#)?),
+        store,
+        1 << 20,
+    ))
+}
+
+async fn ddb(emulator: &Emulator) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&emulator.sdk_config().await)
+}
+
+#[tokio::test]
+async fn postcall_delivery_survives_a_table_outage_and_replays_exactly() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let webhook = postcall(store.clone())?;
+
+    // Reference: the same delivery ingested normally into another table.
+    let reference_store = {
+        let sdk = emulator.sdk_config().await;
+        let (ddb, s3) = (
+            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_s3::Client::new(&sdk),
+        );
+        schema::create_table(&ddb, "reference").await?;
+        RecordStore::new(ddb, s3, "reference", "archive")
+    };
+    let (status, _) = respond(
+        &postcall(reference_store.clone())?,
+        post("/?token=tok", &[], POSTCALL_SEED),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    ddb(&emulator)
+        .await
+        .delete_table()
+        .table_name("calls")
+        .send()
+        .await?;
+    let (status, body) = respond(
+        &webhook,
+        post(
+            "/?token=tok",
+            &[("content-type", "application/json")],
+            POSTCALL_SEED,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({"status": "spooled"}))
+    );
+    assert_eq!(store.spooled_keys().await?.len(), 1);
+
+    // Storage back: replay applies it once and empties the spool; a second run does nothing.
+    schema::create_table(&ddb(&emulator).await, "calls").await?;
+    assert_eq!(
+        replay_spool(&store).await?,
+        ReplayReport {
+            stored: 1,
+            ..ReplayReport::default()
+        }
+    );
+    assert!(store.spooled_keys().await?.is_empty());
+    assert_eq!(replay_spool(&store).await?, ReplayReport::default());
+
+    let (pk, sk) = call_key(Provider::PostCall, "693bff62619c51fac21acf50");
+    let replayed = store.get_item(&pk, &sk).await?.expect("replayed record");
+    let reference = reference_store
+        .get_item(&pk, &sk)
+        .await?
+        .expect("reference record");
+    assert_eq!(
+        replayed.record, reference.record,
+        "as if nothing had failed"
+    );
+    assert_eq!(replayed.delivery_ids, reference.delivery_ids);
+    assert_eq!(replayed.authentication, "token:t1");
+    Ok(())
+}
+
+#[tokio::test]
+async fn retrying_providers_get_503_when_storage_fails() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let keyring = Keyring::from_json(r#"{"secrets":{"k":"s"}}"#)?;
+    let webhook = Webhook::new(
+        VoiceInfra(Signing::Required(keyring)),
+        store.clone(),
+        1 << 20,
+    );
+    ddb(&emulator)
+        .await
+        .delete_table()
+        .table_name("calls")
+        .send()
+        .await?;
+    let signature = HmacSha256Hex::BARE.sign(&Secret::new("s"), VOICEINFRA_SEED);
+    let (status, body) = respond(
+        &webhook,
+        post(
+            "/",
+            &[("x-voiceinfra-signature", &signature)],
+            VOICEINFRA_SEED,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            503,
+            serde_json::json!({"error": "storage unavailable, retry later"})
+        )
+    );
+    assert!(
+        store.spooled_keys().await?.is_empty(),
+        "retrying providers are not spooled"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn rejected_deliveries_replay_once_they_parse() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let webhook = postcall(store.clone())?;
+    let bad = br#"{"callId":"c-1","callAnalysis":{"score":"high"}}"#;
+    let (status, _) = respond(&webhook, post("/", &[("authorization", "Bearer tok")], bad)).await;
+    assert_eq!(status, 400);
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    // Still unparseable: stays kept.
+    assert_eq!(
+        replay_rejected(&store, Provider::PostCall, &day).await?,
+        ReplayReport {
+            still_rejected: 1,
+            ..ReplayReport::default()
+        }
+    );
+    let pk = schema::rejected_pk(Provider::PostCall, &day);
+    let kept = store.query_prefix(&pk, "").await?;
+    assert_eq!(kept.len(), 1);
+    assert!(
+        !kept[0]["headers"]
+            .as_m()
+            .expect("headers")
+            .contains_key("authorization"),
+        "credentials are never kept"
+    );
+
+    // A delivery kept while its parser could not handle it (here: written directly), replayed.
+    let good = POSTCALL_SEED;
+    let verified = callvault_verify::Unverified::new(good).verify_token(
+        Some("tok"),
+        &callvault_verify::SecretSet::single("t1", "tok"),
+    )?;
+    let delivery = callvault_store::Delivery {
+        verified: &verified,
+        provider: Provider::PostCall,
+        webhook: "postcall",
+        received_at: chrono::Utc::now(),
+        headers: vec![],
+    };
+    store
+        .keep_rejected(&delivery, "parser could not handle it then")
+        .await?;
+    let report = replay_rejected(&store, Provider::PostCall, &day).await?;
+    assert_eq!(
+        report,
+        ReplayReport {
+            stored: 1,
+            still_rejected: 1,
+            ..ReplayReport::default()
+        }
+    );
+    assert_eq!(
+        store.query_prefix(&pk, "").await?.len(),
+        1,
+        "the applied one is removed"
+    );
+    let (pk, sk) = call_key(Provider::PostCall, "693bff62619c51fac21acf50");
+    let Normalized::Call(call) = store.get_item(&pk, &sk).await?.expect("record").record else {
+        panic!("call")
+    };
+    assert_eq!(call.status, CallStatus::Completed);
+    Ok(())
+}

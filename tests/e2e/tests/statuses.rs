@@ -1,0 +1,157 @@
+//! Every error status of every function, table-driven: 400, 401, 405, 413, 422.
+
+use callvault_e2e::{dev_secret, sign, Stack};
+use callvault_records::Provider;
+use callvault_verify::HmacSha256Hex;
+use serde_json::json;
+
+/// How to authenticate a body for each function.
+fn auth(function: &str, body: &[u8]) -> anyhow::Result<(String, Vec<(&'static str, String)>)> {
+    Ok(match function {
+        "voiceinfra" => (
+            String::new(),
+            vec![(
+                "x-voiceinfra-signature",
+                sign(
+                    "VOICEINFRA_WEBHOOK_SECRETS",
+                    None,
+                    HmacSha256Hex::BARE,
+                    body,
+                )?,
+            )],
+        ),
+        "hatif-call" | "hatif-whatsapp" => (
+            String::new(),
+            vec![(
+                "x-voxa-signature",
+                sign("HATIF_WEBHOOK_SECRETS", None, HmacSha256Hex::BARE, body)?,
+            )],
+        ),
+        "voki" => (
+            String::new(),
+            vec![(
+                "x-voki-signature",
+                sign(
+                    "VOKI_WEBHOOK_SECRETS",
+                    None,
+                    HmacSha256Hex::SHA256_PREFIXED,
+                    body,
+                )?,
+            )],
+        ),
+        "postcall" => (format!("?token={}", dev_secret("POSTCALL_TOKENS")?), vec![]),
+        other => anyhow::bail!("unknown function {other}"),
+    })
+}
+
+const FUNCTIONS: [(&str, Provider); 5] = [
+    ("voiceinfra", Provider::VoiceInfra),
+    ("hatif-call", Provider::Hatif),
+    ("hatif-whatsapp", Provider::Hatif),
+    ("voki", Provider::Voki),
+    ("postcall", Provider::PostCall),
+];
+
+#[tokio::test]
+async fn wrong_methods_get_405() -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
+    for (function, _) in FUNCTIONS {
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::PATCH,
+        ] {
+            let response = stack.request(method.clone(), function, "").send().await?;
+            assert_eq!(response.status().as_u16(), 405, "{function} {method}");
+            assert_eq!(response.headers()["allow"], "POST");
+            assert_eq!(
+                response.json::<serde_json::Value>().await?,
+                json!({"error": "method not allowed: send POST"})
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn unauthenticated_bodies_get_401_and_are_stored_nowhere() -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
+    for (function, provider) in FUNCTIONS {
+        let marker = format!("e2e-401-{function}");
+        let body = serde_json::to_vec(
+            &json!({"call_id": marker, "callId": marker, "messageId": marker, "conversationId": marker}),
+        )?;
+        let (status, reply) = stack.post(function, &[], body).await?;
+        assert_eq!(status, 401, "{function}");
+        assert!(
+            reply["error"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("missing")),
+            "{function}: {reply}"
+        );
+        assert!(stack.call(provider, &marker).await?.is_none());
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_before_anything_else() -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
+    let big = vec![b' '; 1024 * 1024 + 1];
+    for (function, _) in FUNCTIONS {
+        let (suffix, headers) = auth(function, &big)?;
+        let reply = stack
+            .post_to(function, &suffix, &headers, big.clone())
+            .await?;
+        assert_eq!(
+            reply,
+            (413, json!({"error": "body larger than 1048576 bytes"})),
+            "{function}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn authenticated_bad_bodies_get_400_or_422_and_are_kept_raw() -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
+    let cases: [(&str, &[u8], u16); 4] = [
+        ("not json", b"<xml>no</xml>", 400),
+        ("truncated json", b"{\"callId\": \"abc", 400),
+        ("wrong shape", b"[1, 2, 3]", 400),
+        ("empty", b"", 400),
+    ];
+    for (function, provider) in FUNCTIONS {
+        for (name, case_body, expected) in cases {
+            // Make each body unique per function so its kept copy can be found.
+            let body = [case_body, format!(" \n{function}").as_bytes()].concat();
+            let body = if case_body.is_empty() {
+                Vec::new()
+            } else {
+                body
+            };
+            let (suffix, headers) = auth(function, &body)?;
+            let (status, reply) = stack
+                .post_to(function, &suffix, &headers, body.clone())
+                .await?;
+            assert_eq!(status, expected, "{function} {name}: {reply}");
+            assert!(
+                reply["error"]
+                    .as_str()
+                    .is_some_and(|m| m.ends_with("(the delivery was kept for inspection)")),
+                "{function} {name}: {reply}"
+            );
+            let kept = stack.rejected_today(provider).await?;
+            assert!(
+                kept.iter()
+                    .any(|item| item["body"].as_b().ok().map(|b| b.as_ref()) == Some(&body[..])),
+                "{function} {name}: raw body kept"
+            );
+        }
+    }
+    let body = serde_json::to_vec(&json!({"event": "call.held", "data": {"id": "x"}}))?;
+    let (suffix, headers) = auth("voki", &body)?;
+    assert_eq!(stack.post_to("voki", &suffix, &headers, body).await?.0, 422);
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Voki end to end: the seed, all 24 orderings of a call's four stages, customers, resends
+//! and unknown events.
+
+use callvault_e2e::{sign, Stack};
+use callvault_records::{CallStatus, Normalized, Provider};
+use callvault_verify::HmacSha256Hex;
+use serde_json::json;
+
+const SECRETS: &str = "VOKI_WEBHOOK_SECRETS";
+const SEED: &[u8] = include_bytes!("../../fixtures/voki-call-completed.json");
+
+fn headers(body: &[u8], event: &str, delivery: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "x-voki-signature",
+            sign(SECRETS, None, HmacSha256Hex::SHA256_PREFIXED, body).expect("dev secret"),
+        ),
+        ("x-voki-event", event.to_owned()),
+        ("x-voki-delivery", delivery.to_owned()),
+    ]
+}
+
+#[tokio::test]
+async fn seed_and_resend() -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
+    let h = headers(SEED, "call.completed", "e2e-voki-seed-delivery");
+    assert_eq!(
+        stack.post("voki", &h, SEED.to_vec()).await?,
+        (200, json!({"status": "stored"}))
+    );
+    assert_eq!(
+        stack.post("voki", &h, SEED.to_vec()).await?,
+        (200, json!({"status": "duplicate"})),
+        "a resend reuses the delivery id"
+    );
+    let (call, stored) = stack
+        .call(Provider::Voki, "uuid-da-chamada")
+        .await?
+        .expect("stored");
+    assert_eq!(
+        (call.status, call.duration_seconds),
+        (CallStatus::Completed, Some(342))
+    );
+    assert!(call.test_delivery);
+    assert_eq!(stored.delivery_ids, ["e2e-voki-seed-delivery"]);
+    let events = stack.store.events("CALL#voki#uuid-da-chamada").await?;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["event_type"].as_s().ok().map(String::as_str),
+        Some("call.completed")
+    );
+    Ok(())
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for rest in permutations(n - 1) {
+        for i in 0..=rest.len() {
+            let mut p = rest.clone();
+            p.insert(i, n - 1);
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_ordering_of_the_four_stages_ends_in_the_same_record() -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
+    let stages = [
+        (
+            "call.created",
+            "2026-11-20T09:00:00Z",
+            json!({"status": "waiting"}),
+        ),
+        (
+            "call.assigned",
+            "2026-11-20T09:00:40Z",
+            json!({"status": "assigned", "attendant_id": "att-7"}),
+        ),
+        (
+            "call.started",
+            "2026-11-20T09:01:00Z",
+            json!({"status": "in_progress", "attendant_id": "att-7"}),
+        ),
+        (
+            "call.completed",
+            "2026-11-20T09:06:42Z",
+            json!({"status": "completed", "attendant_id": "att-7", "duration_seconds": 342}),
+        ),
+    ];
+    let orderings = permutations(4);
+    assert_eq!(orderings.len(), 24);
+    let mut finals = Vec::new();
+    for (n, order) in orderings.iter().enumerate() {
+        let call_id = format!("e2e-order-{n}");
+        for &i in order {
+            let (event, at, extra) = &stages[i];
+            let mut data = json!({"id": call_id, "department_id": "dep-1", "customer": {"name": "Ana", "email": "ana@example.com"}});
+            data.as_object_mut()
+                .expect("object")
+                .extend(extra.as_object().expect("object").clone());
+            let body = serde_json::to_vec(&json!({"event": event, "timestamp": at, "data": data}))?;
+            let reply = stack
+                .post(
+                    "voki",
+                    &headers(&body, event, &format!("{call_id}-{i}")),
+                    body,
+                )
+                .await?;
+            assert_eq!(
+                reply,
+                (200, json!({"status": "stored"})),
+                "{order:?} {event}"
+            );
+        }
+        let (mut call, stored) = stack.call(Provider::Voki, &call_id).await?.expect("stored");
+        assert_eq!(stored.version, 4);
+        call.provider_call_id = String::new();
+        finals.push((order.clone(), call));
+    }
+    let expected = finals[0].1.clone();
+    assert_eq!(expected.status, CallStatus::Completed);
+    assert_eq!(expected.stages.len(), 4);
+    assert_eq!(expected.duration_seconds, Some(342));
+    assert_eq!(
+        expected.answered_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-11-20T09:01:00+00:00")
+    );
+    for (order, call) in &finals {
+        assert_eq!(call, &expected, "ordering {order:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn customer_created_makes_a_contact_and_unknown_events_are_kept_with_422(
+) -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
+    let body = serde_json::to_vec(
+        &json!({"event": "customer.created", "timestamp": "2026-11-20T08:00:00Z",
+        "data": {"id": "e2e-customer", "name": "Ana", "email": "ana@example.com", "phone": "+55 11 91234-5678"}}),
+    )?;
+    assert_eq!(
+        stack
+            .post(
+                "voki",
+                &headers(&body, "customer.created", "e2e-cust-1"),
+                body
+            )
+            .await?
+            .0,
+        200
+    );
+    let stored = stack
+        .store
+        .get_item("CONTACT#voki#e2e-customer", "CONTACT")
+        .await?
+        .expect("contact");
+    let Normalized::Contact(contact) = stored.record else {
+        panic!("contact")
+    };
+    assert_eq!(
+        contact.phone.and_then(|p| p.e164).as_deref(),
+        Some("+5511912345678")
+    );
+
+    let body = serde_json::to_vec(
+        &json!({"event": "call.transferred", "timestamp": "2026-11-20T08:00:00Z", "data": {"id": "e2e-transferred"}}),
+    )?;
+    let (status, reply) = stack
+        .post(
+            "voki",
+            &headers(&body, "call.transferred", "e2e-unknown-1"),
+            body.clone(),
+        )
+        .await?;
+    assert_eq!(status, 422);
+    assert_eq!(
+        reply["error"],
+        json!("unsupported: event type `call.transferred` (the delivery was kept for inspection)")
+    );
+    let kept = stack.rejected_today(Provider::Voki).await?;
+    assert!(kept
+        .iter()
+        .any(|item| item["body"].as_b().ok().map(|b| b.as_ref()) == Some(&body[..])));
+    Ok(())
+}
