@@ -6,7 +6,7 @@ VENV := .venv
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: dev test test-unit test-e2e venv fmt lint clean
+.PHONY: dev test test-unit test-e2e bench venv fmt lint clean
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -32,6 +32,10 @@ test-unit: venv
 
 test-e2e: venv
 	MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000} scripts/stack.sh e2e
+
+## bench: criterion benchmark of verify + parse + normalize per provider (README table).
+bench:
+	cargo bench -p callvault-records --bench ingest
 
 fmt:
 	cargo fmt --all
