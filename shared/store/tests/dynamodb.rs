@@ -284,3 +284,44 @@ async fn unreachable_storage_is_an_error_not_a_panic() -> anyhow::Result<()> {
     assert!(store.spool(&delivery(&verified)).await.is_err());
     Ok(())
 }
+
+#[tokio::test]
+async fn conversation_messages_list_in_creation_order() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    // Message ids sort the other way round from creation times.
+    for (id, at) in [
+        ("m-a", "2026-11-23T10:05:00Z"),
+        ("m-b", "2026-11-23T10:01:00Z"),
+        ("m-c", "2026-11-23T10:03:00Z"),
+    ] {
+        let body = format!(
+            r#"{{"conversationId":"conv-1","messageId":"{id}","status":"Sent","creationTime":"{at}"}}"#
+        );
+        let verified = Unverified::new(body.as_bytes()).accept_unsigned();
+        let record = Normalized::Message(hatif::whatsapp::normalize(
+            hatif::whatsapp::parse(verified.body())?,
+            Utc::now(),
+        ));
+        let d = Delivery {
+            verified: &verified,
+            provider: Provider::Hatif,
+            webhook: "hatif-whatsapp",
+            received_at: Utc::now(),
+            headers: vec![],
+        };
+        store
+            .ingest(&d, &format!("{id}:sent"), "message.sent", record, None)
+            .await?;
+    }
+    let messages = store
+        .conversation_messages(Provider::Hatif, "conv-1")
+        .await?;
+    let ids: Vec<_> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["m-b", "m-c", "m-a"]);
+    assert!(store
+        .conversation_messages(Provider::Hatif, "conv-2")
+        .await?
+        .is_empty());
+    Ok(())
+}
