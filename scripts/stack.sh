@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack: moto (DynamoDB, S3) on 127.0.0.1 and every function under `cargo lambda watch`.
 #
-#   scripts/stack.sh up      start both, provision the table and bucket, wait until served
+#   scripts/stack.sh up      start both, provision the table and bucket, wait until served,
+#                            and pump the table's stream to the recording copier
 #   scripts/stack.sh down    stop both
 #   scripts/stack.sh e2e     up, run the end-to-end tests, down (whatever happens)
 #
@@ -52,6 +53,19 @@ wait_function() {
   done
 }
 
+# Invokes the copier once with an empty batch so it is built and running before the pump
+# feeds it.
+wait_copier() {
+  local deadline=$((SECONDS + READY_TIMEOUT)) code
+  while :; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X POST -d '{"Records":[]}' \
+      "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/recording-copier/invocations" || true)
+    [[ $code == 200 ]] && return 0
+    ((SECONDS < deadline)) || { log "recording-copier not running after ${READY_TIMEOUT}s; see $STACK_DIR/watch.log"; return 1; }
+    sleep 1
+  done
+}
+
 stop_pidfile() {
   local file=$1
   [[ -f $file ]] || return 0
@@ -65,6 +79,7 @@ stop_pidfile() {
 }
 
 down() {
+  stop_pidfile "$STACK_DIR/pump.pid"
   stop_pidfile "$STACK_DIR/watch.pid"
   stop_pidfile "$STACK_DIR/moto.pid"
 }
@@ -86,7 +101,12 @@ up() {
       >"$STACK_DIR/watch.log" 2>&1 &
   echo $! >"$STACK_DIR/watch.pid"
   for f in "${FUNCTIONS[@]}"; do wait_function "$f"; done
-  log "functions served on $CALLVAULT_FUNCTIONS_URL/<name>/"
+  wait_copier
+  setsid target/debug/callvault-devstack pump \
+    --invoke-url "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/recording-copier/invocations" \
+    >"$STACK_DIR/pump.log" 2>&1 &
+  echo $! >"$STACK_DIR/pump.pid"
+  log "functions served on $CALLVAULT_FUNCTIONS_URL/<name>/; stream pump feeding recording-copier"
 }
 
 case "${1:-}" in

@@ -27,6 +27,15 @@ impl Normalized {
         }
     }
 
+    /// The provider the record came from.
+    pub fn provider(&self) -> crate::Provider {
+        match self {
+            Self::Call(r) => r.provider,
+            Self::Message(r) => r.provider,
+            Self::Contact(r) => r.provider,
+        }
+    }
+
     /// Merges a record built from another delivery for the same entity. Records of different
     /// kinds never share a key, so a kind mismatch keeps `self`.
     pub fn merge(self, other: Self) -> Self {

@@ -7,6 +7,7 @@
 
 mod delivery;
 mod error;
+pub mod files;
 mod item;
 mod record_store;
 pub mod schema;

@@ -6,7 +6,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use callvault_records::{CallRecord, ContactRecord, MessageRecord, Normalized, Offloaded};
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::files::{any_pending, with_new_files, Files};
 use crate::item::{get_s, get_string_list, s, string_list, string_map, Item};
+use crate::schema::FILES_PENDING;
 use crate::schema::{record_key, rejected_pk, EVENT_PREFIX, PARTITION_KEY, SORT_KEY};
 use crate::{Delivery, Kept, StoreError};
 
@@ -45,6 +47,8 @@ pub struct Stored {
     pub updated_at: String,
     /// How the first delivery was authenticated.
     pub authentication: String,
+    /// Archive state of the files the record points at.
+    pub files: Files,
 }
 
 /// Reads and writes normalized records, delivery events and rejected deliveries.
@@ -111,7 +115,54 @@ fn parse_stored(item: &Item) -> Result<Stored, StoreError> {
         received_at: get_s(item, "received_at").unwrap_or_default().to_owned(),
         updated_at: get_s(item, "updated_at").unwrap_or_default().to_owned(),
         authentication: get_s(item, "authentication").unwrap_or_default().to_owned(),
+        files: match item.get("files") {
+            Some(AttributeValue::M(m)) => serde_dynamo::from_item(m.clone())?,
+            _ => Files::new(),
+        },
     })
+}
+
+/// The record item: the record, its bookkeeping, and its files.
+struct RecordItem<'a> {
+    pk: &'a str,
+    sk: &'a str,
+    provider: &'a str,
+    record: &'a Normalized,
+    delivery_ids: &'a [String],
+    version: u64,
+    received_at: &'a str,
+    updated_at: &'a str,
+    authentication: &'a str,
+    files: &'a Files,
+}
+
+impl RecordItem<'_> {
+    fn into_item(self) -> Result<Item, StoreError> {
+        let mut item = Item::new();
+        item.insert(PARTITION_KEY.into(), s(self.pk));
+        item.insert(SORT_KEY.into(), s(self.sk));
+        item.insert("kind".into(), s(self.record.kind()));
+        item.insert("provider".into(), s(self.provider));
+        item.insert("record".into(), record_item(self.record)?);
+        item.insert("delivery_ids".into(), string_list(self.delivery_ids));
+        item.insert(
+            "version".into(),
+            AttributeValue::N(self.version.to_string()),
+        );
+        item.insert("received_at".into(), s(self.received_at));
+        item.insert("updated_at".into(), s(self.updated_at));
+        item.insert("authentication".into(), s(self.authentication));
+        if !self.files.is_empty() {
+            item.insert(
+                "files".into(),
+                AttributeValue::M(serde_dynamo::to_item(self.files)?),
+            );
+        }
+        if any_pending(self.files) {
+            item.insert(FILES_PENDING.into(), AttributeValue::Bool(true));
+        }
+        Ok(item)
+    }
 }
 
 /// Moves an inline transcript out of a too-large call record, pointing at the raw delivery.
@@ -259,55 +310,43 @@ impl RecordStore {
 
         for _ in 0..MAX_MERGE_ATTEMPTS {
             let now = timestamp(delivery.received_at);
-            let (merged, mut ids, version, received_at, authentication) = match existing.take() {
-                Some(e) => (
-                    e.record.merge(record.clone()),
-                    e.delivery_ids,
-                    e.version,
-                    e.received_at,
-                    e.authentication,
-                ),
-                None => (
-                    record.clone(),
-                    Vec::new(),
-                    0,
-                    now.clone(),
-                    delivery.verified.authentication().to_string(),
-                ),
-            };
+            let (merged, mut ids, version, received_at, authentication, files) =
+                match existing.take() {
+                    Some(e) => (
+                        e.record.merge(record.clone()),
+                        e.delivery_ids,
+                        e.version,
+                        e.received_at,
+                        e.authentication,
+                        e.files,
+                    ),
+                    None => (
+                        record.clone(),
+                        Vec::new(),
+                        0,
+                        now.clone(),
+                        delivery.verified.authentication().to_string(),
+                        Files::new(),
+                    ),
+                };
             ids.push(delivery_id.to_owned());
-            let mut item = Item::new();
-            item.insert(PARTITION_KEY.into(), s(&pk));
-            item.insert(SORT_KEY.into(), s(&sk));
-            item.insert("kind".into(), s(merged.kind()));
-            item.insert("provider".into(), s(delivery.provider.as_str()));
-            item.insert("record".into(), record_item(&merged)?);
-            item.insert("delivery_ids".into(), string_list(&ids));
-            item.insert(
-                "version".into(),
-                AttributeValue::N((version + 1).to_string()),
-            );
-            item.insert("received_at".into(), s(received_at));
-            item.insert("updated_at".into(), s(now));
-            item.insert("authentication".into(), s(authentication));
-            let put = self
-                .ddb
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item));
-            let put = if version == 0 {
-                put.condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", PARTITION_KEY)
-            } else {
-                put.condition_expression("#v = :v")
-                    .expression_attribute_names("#v", "version")
-                    .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
-            };
-            match put.send().await {
-                Ok(_) => return Ok(PutOutcome::Stored),
-                Err(SdkError::ServiceError(e))
-                    if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-                {
+            let files = with_new_files(files, &merged, delivery.received_at);
+            let item = RecordItem {
+                pk: &pk,
+                sk: &sk,
+                provider: delivery.provider.as_str(),
+                record: &merged,
+                delivery_ids: &ids,
+                version: version + 1,
+                received_at: &received_at,
+                updated_at: &now,
+                authentication: &authentication,
+                files: &files,
+            }
+            .into_item()?;
+            match self.put_if_version(item, version).await? {
+                true => return Ok(PutOutcome::Stored),
+                false => {
                     existing = self.get_item(&pk, &sk).await?;
                     if existing
                         .as_ref()
@@ -316,10 +355,72 @@ impl RecordStore {
                         return Ok(PutOutcome::Duplicate);
                     }
                 }
-                Err(e) => return Err(StoreError::sdk(e)),
             }
         }
         Err(StoreError::Contention(pk))
+    }
+
+    /// Changes the files of the record at `(pk, sk)` with `change`, optimistically: re-read
+    /// and re-applied if a webhook delivery (or another copier) wrote the record meanwhile.
+    /// Returns the files as written, or `None` if there is no such record.
+    pub async fn update_files(
+        &self,
+        pk: &str,
+        sk: &str,
+        mut change: impl FnMut(&mut Files),
+    ) -> Result<Option<Files>, StoreError> {
+        for _ in 0..MAX_MERGE_ATTEMPTS {
+            let Some(mut stored) = self.get_item(pk, sk).await? else {
+                return Ok(None);
+            };
+            change(&mut stored.files);
+            let now = timestamp(Utc::now());
+            let provider = stored.record.provider();
+            let item = RecordItem {
+                pk,
+                sk,
+                provider: provider.as_str(),
+                record: &stored.record,
+                delivery_ids: &stored.delivery_ids,
+                version: stored.version + 1,
+                received_at: &stored.received_at,
+                updated_at: &now,
+                authentication: &stored.authentication,
+                files: &stored.files,
+            }
+            .into_item()?;
+            if self.put_if_version(item, stored.version).await? {
+                return Ok(Some(stored.files));
+            }
+        }
+        Err(StoreError::Contention(pk.to_owned()))
+    }
+
+    /// Writes a record item if the stored version is still `version` (0: absent). `false`
+    /// when another writer got there first.
+    async fn put_if_version(&self, item: Item, version: u64) -> Result<bool, StoreError> {
+        let put = self
+            .ddb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let put = if version == 0 {
+            put.condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PARTITION_KEY)
+        } else {
+            put.condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::sdk(e)),
+        }
     }
 
     /// Keeps an authenticated delivery that could not be turned into a record: raw body,

@@ -19,6 +19,9 @@ pub const STREAM_VIEW_TYPE: StreamViewType = StreamViewType::NewImage;
 pub const DEFAULT_TABLE: &str = "callvault";
 /// Default bucket name for local development and tests.
 pub const DEFAULT_BUCKET: &str = "callvault-archive";
+/// Attribute present (`true`) on records with files waiting to be archived; the copier's
+/// stream filter selects on it.
+pub const FILES_PENDING: &str = "files_pending";
 /// Sort-key prefix of a delivery's event entry, under its record's partition.
 pub const EVENT_PREFIX: &str = "EVENT#";
 

@@ -2,7 +2,12 @@
 //!
 //! [`Emulator::start`] runs moto's server from the repository's `.venv` (created by
 //! `make venv`) on a free loopback port and stops it when dropped, so every storage test runs
-//! against a real DynamoDB/S3 API with nothing left behind.
+//! against a real DynamoDB/S3 API with nothing left behind. [`SourceServer`] stands in for a
+//! provider's file hosting on 127.0.0.1.
+
+mod source_server;
+
+pub use source_server::{generated_byte, SourceServer};
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -3,6 +3,10 @@
 //! - `provision`: creates the table and bucket in the emulator from `callvault_store::schema`
 //!   (the same definition the infrastructure template is checked against); idempotent.
 //! - `example`: prints a ready-to-paste signed `curl` for a provider's seed payload.
+//! - `pump`: feeds the table's stream to the recording copier, as the event source mapping
+//!   does in AWS.
+
+mod pump;
 
 use std::path::PathBuf;
 
@@ -35,6 +39,18 @@ enum Cmd {
         #[arg(long, env = "BUCKET_NAME", default_value = schema::DEFAULT_BUCKET)]
         bucket: String,
     },
+    /// Feed the table's stream to the recording copier through cargo lambda watch.
+    Pump {
+        /// Table name.
+        #[arg(long, env = "TABLE_NAME", default_value = schema::DEFAULT_TABLE)]
+        table: String,
+        /// The copier's invoke URL.
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:9000/2015-03-31/functions/recording-copier/invocations"
+        )]
+        invoke_url: String,
+    },
     /// Print a ready-to-paste curl command that posts a provider's example payload to a
     /// function URL, authenticated with the development secrets.
     Example {
@@ -63,6 +79,7 @@ enum Cmd {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Provision { table, bucket } => provision(&table, &bucket).await,
+        Cmd::Pump { table, invoke_url } => pump::run(&table, &invoke_url).await,
         Cmd::Example {
             url,
             payload,

@@ -1,0 +1,318 @@
+//! Streaming a download into S3 with bounded memory.
+//!
+//! Download and upload overlap: the body is read into a part buffer; each full part is
+//! uploaded by its own task while reading continues, with at most `max_in_flight` parts
+//! uploading at once. Peak memory is about `part_size × (max_in_flight + 1)` whatever the
+//! file size. A file smaller than one part is sent with a single PutObject. On any failure the
+//! multipart upload is aborted, so no partial object is ever visible.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::source::{Download, HttpSource};
+use crate::CopyError;
+
+/// Metadata key holding the source URL.
+pub const META_SOURCE_URL: &str = "source-url";
+/// Metadata key holding the content's SHA-256 (hex).
+pub const META_SHA256: &str = "sha256";
+/// Metadata key holding the size in bytes.
+pub const META_SIZE: &str = "size";
+
+/// Part size and parallelism of multipart uploads.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadConfig {
+    /// Bytes per part (S3 requires at least 5 MiB for all but the last part).
+    pub part_size: usize,
+    /// Parts uploading at the same time.
+    pub max_in_flight: usize,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self {
+            part_size: 8 * 1024 * 1024,
+            max_in_flight: 4,
+        }
+    }
+}
+
+/// A completed copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Bytes copied.
+    pub size: u64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Content type stored with the object.
+    pub content_type: String,
+    /// Parts used (1 for a single PUT).
+    pub parts: usize,
+}
+
+/// Where an upload goes.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The S3 client.
+    pub s3: &'a aws_sdk_s3::Client,
+    /// Bucket.
+    pub bucket: &'a str,
+    /// Key.
+    pub key: &'a str,
+    /// The source URL, stored as metadata.
+    pub source_url: &'a str,
+}
+
+fn metadata(
+    target: &Target<'_>,
+    size: u64,
+    sha256: &str,
+) -> std::collections::HashMap<String, String> {
+    [
+        (META_SOURCE_URL.to_owned(), target.source_url.to_owned()),
+        (META_SHA256.to_owned(), sha256.to_owned()),
+        (META_SIZE.to_owned(), size.to_string()),
+    ]
+    .into()
+}
+
+/// Streams `download` into `target`, enforcing `max_bytes` and the declared length.
+pub async fn stream_to_s3(
+    download: Download,
+    target: &Target<'_>,
+    config: UploadConfig,
+    max_bytes: u64,
+) -> Result<Uploaded, CopyError> {
+    let Download {
+        response,
+        content_length,
+        content_type,
+    } = download;
+    let mut body = response.bytes_stream();
+    let mut hasher = Sha256::new();
+    let mut total: u64 = 0;
+    let first_part = content_length.map_or(config.part_size, |n| {
+        usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(config.part_size)
+    });
+    let mut buffer = BytesMut::with_capacity(first_part);
+    let mut multipart: Option<Multipart> = None;
+
+    let result: Result<Uploaded, CopyError> = async {
+        loop {
+            let chunk = match body.next().await {
+                Some(chunk) => chunk.map_err(HttpSource::classify)?,
+                None => break,
+            };
+            total += chunk.len() as u64;
+            if total > max_bytes {
+                return Err(CopyError::TooLarge { limit: max_bytes });
+            }
+            hasher.update(&chunk);
+            buffer.extend_from_slice(&chunk);
+            while buffer.len() >= config.part_size {
+                let part = buffer.split_to(config.part_size).freeze();
+                if multipart.is_none() {
+                    multipart =
+                        Some(Multipart::start(target, &content_type, config.max_in_flight).await?);
+                }
+                if let Some(m) = multipart.as_mut() {
+                    m.send(part).await?;
+                }
+            }
+        }
+        if let Some(expected) = content_length {
+            if total != expected {
+                return Err(CopyError::Truncated {
+                    expected,
+                    got: total,
+                });
+            }
+        }
+        let sha256 = hex::encode(hasher.finalize_reset());
+        match multipart.as_mut() {
+            None => {
+                target
+                    .s3
+                    .put_object()
+                    .bucket(target.bucket)
+                    .key(target.key)
+                    .content_type(&content_type)
+                    .set_metadata(Some(metadata(target, total, &sha256)))
+                    .body(ByteStream::from(buffer.split().freeze()))
+                    .send()
+                    .await
+                    .map_err(CopyError::s3)?;
+                Ok(Uploaded {
+                    size: total,
+                    sha256,
+                    content_type: content_type.clone(),
+                    parts: 1,
+                })
+            }
+            Some(m) => {
+                if !buffer.is_empty() {
+                    m.send(buffer.split().freeze()).await?;
+                }
+                let parts = m.finish().await?;
+                // Multipart metadata is fixed at creation, before the digest is known: set it
+                // now by copying the object onto itself (objects here stay under 5 GB).
+                target
+                    .s3
+                    .copy_object()
+                    .bucket(target.bucket)
+                    .key(target.key)
+                    .copy_source(format!("{}/{}", target.bucket, target.key))
+                    .metadata_directive(MetadataDirective::Replace)
+                    .content_type(&content_type)
+                    .set_metadata(Some(metadata(target, total, &sha256)))
+                    .send()
+                    .await
+                    .map_err(CopyError::s3)?;
+                Ok(Uploaded {
+                    size: total,
+                    sha256,
+                    content_type: content_type.clone(),
+                    parts,
+                })
+            }
+        }
+    }
+    .await;
+
+    if result.is_err() {
+        if let Some(m) = multipart {
+            m.abort().await;
+        }
+    }
+    result
+}
+
+/// A multipart upload in progress.
+struct Multipart {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    next_part: i32,
+    slots: Arc<Semaphore>,
+    tasks: JoinSet<Result<CompletedPart, CopyError>>,
+    done: Vec<CompletedPart>,
+}
+
+impl Multipart {
+    async fn start(
+        target: &Target<'_>,
+        content_type: &str,
+        max_in_flight: usize,
+    ) -> Result<Self, CopyError> {
+        let out = target
+            .s3
+            .create_multipart_upload()
+            .bucket(target.bucket)
+            .key(target.key)
+            .content_type(content_type)
+            .metadata(META_SOURCE_URL, target.source_url)
+            .send()
+            .await
+            .map_err(CopyError::s3)?;
+        let upload_id = out
+            .upload_id
+            .ok_or_else(|| CopyError::Storage("no upload id".into()))?;
+        Ok(Self {
+            s3: target.s3.clone(),
+            bucket: target.bucket.to_owned(),
+            key: target.key.to_owned(),
+            upload_id,
+            next_part: 1,
+            slots: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            tasks: JoinSet::new(),
+            done: Vec::new(),
+        })
+    }
+
+    /// Starts uploading one part once a slot is free; fails early if an earlier part failed.
+    async fn send(&mut self, part: bytes::Bytes) -> Result<(), CopyError> {
+        while let Some(done) = self.tasks.try_join_next() {
+            self.done
+                .push(done.map_err(|e| CopyError::Storage(e.to_string()))??);
+        }
+        let permit = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| CopyError::Storage(e.to_string()))?;
+        let number = self.next_part;
+        self.next_part += 1;
+        let (s3, bucket, key, upload_id) = (
+            self.s3.clone(),
+            self.bucket.clone(),
+            self.key.clone(),
+            self.upload_id.clone(),
+        );
+        self.tasks.spawn(async move {
+            let _permit = permit;
+            let out = s3
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(part))
+                .send()
+                .await
+                .map_err(CopyError::s3)?;
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(out.e_tag)
+                .build())
+        });
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> Result<usize, CopyError> {
+        let mut parts = std::mem::take(&mut self.done);
+        while let Some(done) = self.tasks.join_next().await {
+            parts.push(done.map_err(|e| CopyError::Storage(e.to_string()))??);
+        }
+        parts.sort_by_key(|p| p.part_number);
+        let count = parts.len();
+        self.s3
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(CopyError::s3)?;
+        Ok(count)
+    }
+
+    async fn abort(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        let aborted = self
+            .s3
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .send()
+            .await;
+        if let Err(e) = aborted {
+            tracing::warn!(key = %self.key, error = %aws_sdk_s3::error::DisplayErrorContext(e), "could not abort multipart upload; the bucket lifecycle rule removes it");
+        }
+    }
+}
