@@ -6,7 +6,7 @@ VENV := .venv
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: dev test test-unit test-e2e bench venv fmt lint clean
+.PHONY: dev test test-unit test-e2e bench bench-copy venv fmt lint clean
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -36,6 +36,10 @@ test-e2e: venv
 ## bench: criterion benchmark of verify + parse + normalize per provider (README table).
 bench:
 	cargo bench -p callvault-records --bench ingest
+
+## bench-copy: 1 GiB copy through the streaming copier vs download-then-upload (README table).
+bench-copy: venv
+	cargo bench -p callvault-archive --bench copy_1gib
 
 fmt:
 	cargo fmt --all

@@ -117,15 +117,26 @@ pub async fn stream_to_s3(
                 return Err(CopyError::TooLarge { limit: max_bytes });
             }
             hasher.update(&chunk);
-            buffer.extend_from_slice(&chunk);
-            while buffer.len() >= config.part_size {
-                let part = buffer.split_to(config.part_size).freeze();
-                if multipart.is_none() {
-                    multipart =
-                        Some(Multipart::start(target, &content_type, config.max_in_flight).await?);
-                }
-                if let Some(m) = multipart.as_mut() {
-                    m.send(part).await?;
+            // Fill fixed-size part buffers exactly: a buffer never grows past `part_size`, so
+            // each part in flight holds one allocation of that size and nothing more.
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                let room = config.part_size - buffer.len();
+                let (now, later) = rest.split_at(room.min(rest.len()));
+                buffer.extend_from_slice(now);
+                rest = later;
+                if buffer.len() == config.part_size {
+                    let part =
+                        std::mem::replace(&mut buffer, BytesMut::with_capacity(config.part_size))
+                            .freeze();
+                    if multipart.is_none() {
+                        multipart = Some(
+                            Multipart::start(target, &content_type, config.max_in_flight).await?,
+                        );
+                    }
+                    if let Some(m) = multipart.as_mut() {
+                        m.send(part).await?;
+                    }
                 }
             }
         }

@@ -1,0 +1,241 @@
+//! The copier's stream handler against the emulator: records move from pending to copied,
+//! repeated triggers do nothing, a crash between upload and record update heals without a
+//! second object, and storage failures come back as batch item failures.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use callvault_archive::guard::{AddressPolicy, SystemResolver};
+use callvault_archive::source::{HttpSource, SourcePolicy};
+use callvault_archive::stream::{
+    self, BatchResponse, Change, ItemFailure, StreamEvent, StreamRecord,
+};
+use callvault_archive::upload::UploadConfig;
+use callvault_archive::{Copier, RetryPolicy, Sources};
+use callvault_records::{voiceinfra, Normalized, Provider};
+use callvault_store::files::{FileKind, FileStatus};
+use callvault_store::schema::call_key;
+use callvault_store::{Delivery, RecordStore};
+use callvault_testkit::{Emulator, SourceServer};
+use callvault_verify::Unverified;
+use serde_json::json;
+
+fn copier(s3: aws_sdk_s3::Client) -> Copier {
+    let policy = SourcePolicy {
+        addresses: AddressPolicy {
+            allow_loopback: true,
+        },
+        ..SourcePolicy::default()
+    };
+    let source = HttpSource::new(policy, Arc::new(SystemResolver)).expect("client");
+    Copier::new(
+        Sources::uniform(source),
+        s3,
+        "archive",
+        UploadConfig::default(),
+        RetryPolicy {
+            tries: 2,
+            base_delay: Duration::from_millis(10),
+        },
+    )
+}
+
+async fn ingest_call(
+    store: &RecordStore,
+    call_id: &str,
+    recording_url: &str,
+) -> anyhow::Result<(String, String)> {
+    let body = serde_json::to_vec(
+        &json!({"call_id": call_id, "start_time": "2026-11-20T09:00:00Z", "recording_url": recording_url}),
+    )?;
+    let verified = Unverified::new(body).accept_unsigned();
+    let record = Normalized::Call(voiceinfra::normalize(voiceinfra::parse(verified.body())?));
+    let delivery = Delivery {
+        verified: &verified,
+        provider: Provider::VoiceInfra,
+        webhook: "voiceinfra",
+        received_at: chrono::Utc::now(),
+        headers: vec![],
+    };
+    store
+        .ingest(&delivery, call_id, "call.completed", record, None)
+        .await?;
+    Ok(call_key(Provider::VoiceInfra, call_id))
+}
+
+fn event(pk: &str, sk: &str, seq: &str) -> StreamEvent {
+    StreamEvent {
+        records: vec![StreamRecord {
+            dynamodb: Change {
+                keys: [
+                    ("pk".to_owned(), json!({"S": pk})),
+                    ("sk".to_owned(), json!({"S": sk})),
+                ]
+                .into(),
+                sequence_number: Some(seq.into()),
+            },
+        }],
+    }
+}
+
+async fn raw_item(
+    emulator: &Emulator,
+    pk: &str,
+    sk: &str,
+) -> anyhow::Result<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let ddb = aws_sdk_dynamodb::Client::new(&emulator.sdk_config().await);
+    let out = ddb
+        .get_item()
+        .table_name("calls")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+        .send()
+        .await?;
+    Ok(out.item.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn pending_recording_is_copied_once_and_the_flag_cleared() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    server.add("r.wav", vec![7u8; 4096], "audio/wav");
+    let (pk, sk) = ingest_call(&store, "c-1", &server.url("/files/r.wav")).await?;
+    assert!(
+        raw_item(&emulator, &pk, &sk)
+            .await?
+            .contains_key("files_pending"),
+        "new files are flagged for the stream filter"
+    );
+
+    let copier = copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await));
+    assert_eq!(
+        stream::handle(&copier, &store, event(&pk, &sk, "1")).await,
+        BatchResponse::default()
+    );
+    let stored = store.get_item(&pk, &sk).await?.expect("record");
+    let file = &stored.files[&FileKind::Recording];
+    assert_eq!(
+        (file.status, file.attempts, file.size),
+        (FileStatus::Copied, 1, Some(4096))
+    );
+    assert!(
+        !raw_item(&emulator, &pk, &sk)
+            .await?
+            .contains_key("files_pending"),
+        "nothing pending: the filter stops matching"
+    );
+
+    let requests = server.requests();
+    stream::handle(&copier, &store, event(&pk, &sk, "2")).await;
+    assert_eq!(
+        server.requests(),
+        requests,
+        "a second trigger for a copied file does nothing"
+    );
+    assert_eq!(
+        store.get_item(&pk, &sk).await?.expect("record").files,
+        stored.files
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_crash_between_upload_and_record_update_heals_without_a_second_object(
+) -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    server.add("r.mp3", vec![3u8; 10_000], "audio/mpeg");
+    let url = server.url("/files/r.mp3");
+    let (pk, sk) = ingest_call(&store, "c-2", &url).await?;
+    let key = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording]
+        .s3_key
+        .clone();
+    let s3 = aws_sdk_s3::Client::new(&emulator.sdk_config().await);
+    let copier = copier(s3.clone());
+
+    // The upload happens, then the process dies before the record is updated.
+    copier.copy("voiceinfra", &url, &key).await?;
+    let requests = server.requests();
+    assert_eq!(
+        store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].status,
+        FileStatus::Pending
+    );
+
+    // The stream delivers the record again: the object is recognized, not downloaded again.
+    stream::handle(&copier, &store, event(&pk, &sk, "1")).await;
+    assert_eq!(server.requests(), requests);
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!(file.status, FileStatus::Copied);
+    let versions = s3.list_object_versions().bucket("archive").send().await?;
+    assert_eq!(
+        versions.versions.unwrap_or_default().len(),
+        1,
+        "exactly one object"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_webhook_write_during_the_copy_loses_neither() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    server.add("r.mp3", vec![1u8; 1000], "audio/mpeg");
+    let (pk, sk) = ingest_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
+    // Another delivery for the same call arrives (a retry with a different id), then the copier runs.
+    ingest_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
+    let copier = copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await));
+    stream::handle(&copier, &store, event(&pk, &sk, "1")).await;
+    let stored = store.get_item(&pk, &sk).await?.expect("record");
+    assert_eq!(
+        stored.files[&FileKind::Recording].status,
+        FileStatus::Copied
+    );
+    // A later delivery keeps the copy state.
+    let body = serde_json::to_vec(&json!({"call_id": "c-3", "summary": "later"}))?;
+    let verified = Unverified::new(body).accept_unsigned();
+    let record = Normalized::Call(voiceinfra::normalize(voiceinfra::parse(verified.body())?));
+    let delivery = Delivery {
+        verified: &verified,
+        provider: Provider::VoiceInfra,
+        webhook: "voiceinfra",
+        received_at: chrono::Utc::now(),
+        headers: vec![],
+    };
+    store
+        .ingest(&delivery, "c-3-later", "call.completed", record, None)
+        .await?;
+    let after = store.get_item(&pk, &sk).await?.expect("record");
+    assert_eq!(
+        after.files, stored.files,
+        "webhook merges never reset copy results"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn storage_failures_are_reported_as_batch_item_failures() -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let sdk = callvault_testkit::sdk_config_for(&format!("http://127.0.0.1:{port}")).await;
+    let store = RecordStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        aws_sdk_s3::Client::new(&sdk),
+        "calls",
+        "archive",
+    );
+    let copier = copier(aws_sdk_s3::Client::new(&sdk));
+    let response = stream::handle(&copier, &store, event("CALL#voki#x", "CALL", "42")).await;
+    assert_eq!(
+        response,
+        BatchResponse {
+            batch_item_failures: vec![ItemFailure {
+                item_identifier: "42".into()
+            }]
+        }
+    );
+    Ok(())
+}
