@@ -112,6 +112,29 @@ fn to_set(name: &str, map: BTreeMap<String, String>) -> Result<SecretSet, Secret
     )
 }
 
+/// Describes a JSON error in a secrets document without quoting the document: serde_json's
+/// own messages quote the offending value (`invalid type: string "..."`), which would copy a
+/// secret into the start-up error and the logs. Field names are kept: they are not secret and
+/// tell which part of the shape is wrong.
+fn describe(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", err.line(), err.column());
+    match err.classify() {
+        Category::Eof => format!("truncated JSON at {at}"),
+        Category::Syntax | Category::Io => format!("not valid JSON at {at}"),
+        Category::Data => {
+            let message = err.to_string();
+            let names_a_field = ["unknown field `", "duplicate field `"]
+                .iter()
+                .any(|prefix| message.starts_with(prefix));
+            match message.split_once(" at line ") {
+                Some((what, _)) if names_a_field => format!("{what} at {at}"),
+                _ => format!("wrong type or value at {at}"),
+            }
+        }
+    }
+}
+
 impl Keyring {
     /// A keyring with one default set and no per-key sets.
     pub fn with_default(set: SecretSet) -> Self {
@@ -124,7 +147,7 @@ impl Keyring {
     /// Parses the JSON document described on [`Keyring`].
     pub fn from_json(json: &str) -> Result<Self, SecretConfigError> {
         let doc: KeyringDoc =
-            serde_json::from_str(json).map_err(|e| SecretConfigError::Json(e.to_string()))?;
+            serde_json::from_str(json).map_err(|e| SecretConfigError::Json(describe(&e)))?;
         let default = if doc.secrets.is_empty() {
             None
         } else {
@@ -202,5 +225,47 @@ mod tests {
         let err = Keyring::from_json(r#"{"secret":{"a":"b"}}"#).expect_err("typo");
         assert!(matches!(err, SecretConfigError::Json(_)));
         assert!(!err.to_string().contains('b'.to_string().repeat(2).as_str()));
+    }
+
+    /// A document of the wrong shape used to be reported with serde_json's message, which
+    /// quotes the offending value: a secret, printed in the function's start-up error.
+    #[test]
+    fn errors_never_quote_a_value() {
+        for (json, expected) in [
+            (
+                r#"{"secrets":"hunter2-secret"}"#,
+                "wrong type or value at line 1 column 27",
+            ),
+            (
+                r#"{"channels":{"c1":"hunter2-secret"}}"#,
+                "wrong type or value at line 1 column 34",
+            ),
+            (
+                r#"{"secrets":{"a":1234567890}}"#,
+                "wrong type or value at line 1 column 26",
+            ),
+            (
+                r#"["hunter2-secret"]"#,
+                "wrong type or value at line 1 column 17",
+            ),
+            (
+                r#"{"secrets":{"a":"hunter2-secret""#,
+                "truncated JSON at line 1 column 32",
+            ),
+            (
+                r#"{"secrets":{"a":"hunter2-secret"}x"#,
+                "not valid JSON at line 1 column 34",
+            ),
+            (
+                r#"{"secret":{"a":"hunter2-secret"}}"#,
+                "unknown field `secret`, expected `secrets` or `channels` at line 1 column 9",
+            ),
+        ] {
+            let err = Keyring::from_json(json).expect_err(json);
+            assert_eq!(err, SecretConfigError::Json(expected.into()), "{json}");
+            for secret in ["hunter2", "1234567890"] {
+                assert!(!err.to_string().contains(secret), "{err}");
+            }
+        }
     }
 }
