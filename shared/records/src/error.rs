@@ -22,6 +22,19 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// A body that is not UTF-8, so not JSON: the position (1-based line and byte column, as
+    /// serde_json counts them) of the first byte that is not.
+    pub(crate) fn not_utf8(body: &[u8], err: &std::str::Utf8Error) -> Self {
+        let valid = &body[..err.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |newline| newline + 1);
+        let column = valid.len() - line_start + 1;
+        Self::Invalid(format!("not valid JSON at line {line} column {column}"))
+    }
+
     /// Describes a serde_json error by category, position and field name only: serde_json's
     /// own messages quote offending values, which would copy body content into responses and
     /// logs.

@@ -31,8 +31,14 @@ pub use phone::PhoneNumber;
 pub use provider::Provider;
 
 /// Parses a JSON body into `T`, describing failures without quoting the body.
+///
+/// JSON is UTF-8 (RFC 8259), so the whole body is checked first: serde_json checks the
+/// strings it keeps but skips the ones it ignores unchecked, and would otherwise accept a body
+/// with invalid UTF-8 in an unknown field (a body that no other JSON reader accepts, and in
+/// which an offloaded transcript's JSON pointer could not be followed).
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseError> {
-    serde_json::from_slice(body).map_err(|e| ParseError::from_json(&e))
+    let text = std::str::from_utf8(body).map_err(|e| ParseError::not_utf8(body, &e))?;
+    serde_json::from_str(text).map_err(|e| ParseError::from_json(&e))
 }
 
 /// Rejects an empty identifier.
@@ -44,4 +50,56 @@ pub(crate) fn require_id(field: &'static str, value: &str) -> Result<(), ParseEr
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider's parse, reduced to its error.
+    type Parse = fn(&[u8]) -> Option<ParseError>;
+
+    /// Invalid UTF-8 in a field no provider type reads used to pass (serde_json skips ignored
+    /// strings unchecked); every provider now rejects it, naming the position.
+    #[test]
+    fn invalid_utf8_in_an_ignored_field_is_rejected() {
+        let bodies: [(&str, Parse); 5] = [
+            (r#"{"call_id":"c","x":"\xff"}"#, |b| {
+                voiceinfra::parse(b).err()
+            }),
+            (r#"{"callId":"c","x":"\xff"}"#, |b| {
+                hatif::call::parse(b).err()
+            }),
+            (
+                r#"{"conversationId":"c","messageId":"m","x":"\xff"}"#,
+                |b| hatif::whatsapp::parse(b).err(),
+            ),
+            (
+                r#"{"event":"call.created","x":"\xff","data":{"id":"c"}}"#,
+                |b| voki::parse(b).err(),
+            ),
+            (r#"{"callId":"c","x":"\xff"}"#, |b| postcall::parse(b).err()),
+        ];
+        for (body, parse) in bodies {
+            let valid = body.replace("\\xff", "y");
+            assert_eq!(parse(valid.as_bytes()), None, "{valid}");
+            let (before, after) = body.split_once("\\xff").expect("marker");
+            let invalid = [before.as_bytes(), b"\xff", after.as_bytes()].concat();
+            let at = before.len() + 1;
+            assert_eq!(
+                parse(&invalid),
+                Some(ParseError::Invalid(format!(
+                    "not valid JSON at line 1 column {at}"
+                ))),
+                "{body}"
+            );
+        }
+        let multi_line = b"{\n  \"callId\": \"c\",\n  \"x\": \"a\xe2\x82\"\n}";
+        assert_eq!(
+            postcall::parse(multi_line).err(),
+            Some(ParseError::Invalid(
+                "not valid JSON at line 3 column 10".into()
+            ))
+        );
+    }
 }
