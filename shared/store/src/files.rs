@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use callvault_records::{CallRecord, Normalized};
+use callvault_records::Normalized;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::index::{call_time, message_time};
 
 /// Which file of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -98,10 +100,6 @@ fn extension(url: &str) -> Option<String> {
         .then(|| ext.to_ascii_lowercase())
 }
 
-fn call_day(call: &CallRecord, received_at: DateTime<Utc>) -> DateTime<Utc> {
-    call.started_at.or(call.ended_at).unwrap_or(received_at)
-}
-
 /// The files a record points at, with their deterministic archive keys:
 /// `<provider>/<YYYY>/<MM>/<DD>/<id>/<kind>.<ext>` (the date of the call or message, or of
 /// receipt when it has none).
@@ -128,7 +126,7 @@ pub fn files_of(
     };
     match record {
         Normalized::Call(c) => {
-            let day = call_day(c, received_at);
+            let day = call_time(c, received_at);
             if let Some(r) = &c.recording {
                 push(
                     FileKind::Recording,
@@ -155,7 +153,7 @@ pub fn files_of(
                     FileKind::Media,
                     &media.source_url,
                     m.provider.as_str(),
-                    m.created_at.unwrap_or(received_at),
+                    message_time(m, received_at),
                     &id,
                 );
             }

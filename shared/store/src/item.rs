@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-/// A DynamoDB item.
-pub(crate) type Item = HashMap<String, AttributeValue>;
+/// A DynamoDB item (attribute name to value).
+pub type Item = HashMap<String, AttributeValue>;
 
 /// A string attribute.
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {

@@ -8,6 +8,7 @@
 mod delivery;
 mod error;
 pub mod files;
+pub mod index;
 mod item;
 mod record_store;
 pub mod schema;
@@ -15,7 +16,8 @@ mod spool;
 
 pub use delivery::{Delivery, Kept};
 pub use error::StoreError;
-pub use record_store::{PutOutcome, RecordStore, Stored};
+pub use item::Item;
+pub use record_store::{record_of, PutOutcome, RecordStore, Stored};
 pub use spool::SpooledDelivery;
 
 /// The DynamoDB client type, re-exported so callers need no direct SDK dependency.

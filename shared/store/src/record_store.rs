@@ -7,6 +7,7 @@ use callvault_records::{CallRecord, ContactRecord, MessageRecord, Normalized, Of
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::files::{any_pending, with_new_files, Files};
+use crate::index::add_index_attributes;
 use crate::item::{get_s, get_string_list, s, string_list, string_map, Item};
 use crate::schema::FILES_PENDING;
 use crate::schema::{record_key, rejected_pk, EVENT_PREFIX, PARTITION_KEY, SORT_KEY};
@@ -103,6 +104,18 @@ fn parse_record(item: &Item) -> Result<Normalized, StoreError> {
     })
 }
 
+impl Stored {
+    /// Reads a record item as returned by GetItem or Query.
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        parse_stored(item)
+    }
+}
+
+/// Reads the `record` map of a record item.
+pub fn record_of(item: &Item) -> Result<Normalized, StoreError> {
+    parse_record(item)
+}
+
 fn parse_stored(item: &Item) -> Result<Stored, StoreError> {
     Ok(Stored {
         record: parse_record(item)?,
@@ -161,6 +174,10 @@ impl RecordItem<'_> {
         if any_pending(self.files) {
             item.insert(FILES_PENDING.into(), AttributeValue::Bool(true));
         }
+        let received_at = DateTime::parse_from_rfc3339(self.received_at)
+            .map_err(|e| StoreError::Corrupt(format!("received_at: {e}")))?
+            .with_timezone(&Utc);
+        add_index_attributes(&mut item, self.record, received_at, self.files)?;
         Ok(item)
     }
 }

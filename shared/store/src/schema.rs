@@ -2,8 +2,8 @@
 //! `docs/records.md` explains the layout.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use callvault_records::{Normalized, Provider};
 
@@ -25,6 +25,132 @@ pub const FILES_PENDING: &str = "files_pending";
 /// Sort-key prefix of a delivery's event entry, under its record's partition.
 pub const EVENT_PREFIX: &str = "EVENT#";
 
+/// Index key: a provider's call partition (`CALLS#<provider>`).
+pub const CALLS_PK: &str = "calls_pk";
+/// Index sort key of calls (and messages in the file-state index):
+/// `<time, RFC 3339 ms>#<provider>#<id>`.
+pub const TIME_SK: &str = "time_sk";
+/// Index key: the calling number in E.164.
+pub const FROM_NUMBER: &str = "from_number";
+/// Index key: the called number in E.164.
+pub const TO_NUMBER: &str = "to_number";
+/// Index key: `AGENT#<provider>#<agent id>`.
+pub const AGENT_PK: &str = "agent_pk";
+/// Index key: `CONTACT#<provider>#<contact id>`.
+pub const CONTACT_PK: &str = "contact_pk";
+/// Index key of records with a file copy pending or failed: `pending` or `failed`.
+pub const FILE_STATE: &str = "file_state";
+/// Index key: a message's conversation partition (same value as its `pk`).
+pub const CONVERSATION_PK: &str = "conversation_pk";
+/// Index sort key of messages: `<created, RFC 3339 ms>#<message id>`.
+pub const MESSAGE_SK: &str = "message_sk";
+/// The projected short form of a record ([`crate::index::Summary`]).
+pub const SUMMARY: &str = "summary";
+
+/// One global secondary index of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Index {
+    /// Index name.
+    pub name: &'static str,
+    /// Partition key attribute.
+    pub hash: &'static str,
+    /// Sort key attribute.
+    pub range: &'static str,
+    /// Non-key attributes projected into the index.
+    pub projected: &'static [&'static str],
+}
+
+const SUMMARY_PROJECTION: &[&str] = &["kind", "provider", SUMMARY];
+
+/// A provider's calls, newest first by time.
+pub const BY_PROVIDER_TIME: Index = Index {
+    name: "by_provider_time",
+    hash: CALLS_PK,
+    range: TIME_SK,
+    projected: SUMMARY_PROJECTION,
+};
+/// Calls from one number.
+pub const BY_FROM_NUMBER: Index = Index {
+    name: "by_from_number",
+    hash: FROM_NUMBER,
+    range: TIME_SK,
+    projected: SUMMARY_PROJECTION,
+};
+/// Calls to one number.
+pub const BY_TO_NUMBER: Index = Index {
+    name: "by_to_number",
+    hash: TO_NUMBER,
+    range: TIME_SK,
+    projected: SUMMARY_PROJECTION,
+};
+/// Calls of one agent.
+pub const BY_AGENT: Index = Index {
+    name: "by_agent",
+    hash: AGENT_PK,
+    range: TIME_SK,
+    projected: SUMMARY_PROJECTION,
+};
+/// Calls of one contact.
+pub const BY_CONTACT: Index = Index {
+    name: "by_contact",
+    hash: CONTACT_PK,
+    range: TIME_SK,
+    projected: SUMMARY_PROJECTION,
+};
+/// Records with a file copy pending or failed (sparse).
+pub const BY_FILE_STATE: Index = Index {
+    name: "by_file_state",
+    hash: FILE_STATE,
+    range: TIME_SK,
+    projected: SUMMARY_PROJECTION,
+};
+/// A conversation's messages in creation order.
+pub const BY_CONVERSATION: Index = Index {
+    name: "by_conversation",
+    hash: CONVERSATION_PK,
+    range: MESSAGE_SK,
+    projected: &["kind", "provider", "record"],
+};
+
+/// Every secondary index, in the order the template declares them.
+pub const INDEXES: [Index; 7] = [
+    BY_PROVIDER_TIME,
+    BY_FROM_NUMBER,
+    BY_TO_NUMBER,
+    BY_AGENT,
+    BY_CONTACT,
+    BY_FILE_STATE,
+    BY_CONVERSATION,
+];
+
+/// Every key attribute (table and indexes), each once, in first-use order.
+pub fn key_attributes() -> Vec<&'static str> {
+    let mut names = vec![PARTITION_KEY, SORT_KEY];
+    for index in INDEXES {
+        for name in [index.hash, index.range] {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// The `calls_pk` value of a provider's calls.
+pub fn calls_pk(provider: Provider) -> String {
+    format!("CALLS#{provider}")
+}
+
+/// The `agent_pk` value of one agent.
+pub fn agent_pk(provider: Provider, agent_id: &str) -> String {
+    format!("AGENT#{provider}#{agent_id}")
+}
+
+/// The `contact_pk` value of one contact.
+pub fn contact_pk(provider: Provider, contact_id: &str) -> String {
+    format!("CONTACT#{provider}#{contact_id}")
+}
+
 /// The `(pk, sk)` of the item holding a normalized record.
 pub fn record_key(record: &Normalized) -> (String, String) {
     match record {
@@ -45,7 +171,7 @@ pub fn call_key(provider: Provider, provider_call_id: &str) -> (String, String) 
     (format!("CALL#{provider}#{provider_call_id}"), "CALL".into())
 }
 
-/// The partition holding a conversation's messages.
+/// The partition holding a conversation's messages (also its `conversation_pk`).
 pub fn conversation_pk(provider: Provider, conversation_id: &str) -> String {
     format!("CONV#{provider}#{conversation_id}")
 }
@@ -55,7 +181,8 @@ pub fn rejected_pk(provider: Provider, day: &str) -> String {
     format!("REJECTED#{provider}#{day}")
 }
 
-/// Creates the table exactly as the infrastructure template declares it (on-demand, stream).
+/// Creates the table exactly as the infrastructure template declares it (on-demand, stream,
+/// secondary indexes).
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -72,14 +199,33 @@ pub async fn create_table(
             .key_type(kind)
             .build()
     };
-    client
+    let mut create = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_key(PARTITION_KEY).map_err(StoreError::sdk)?)
-        .attribute_definitions(string_key(SORT_KEY).map_err(StoreError::sdk)?)
         .key_schema(key(PARTITION_KEY, KeyType::Hash).map_err(StoreError::sdk)?)
-        .key_schema(key(SORT_KEY, KeyType::Range).map_err(StoreError::sdk)?)
+        .key_schema(key(SORT_KEY, KeyType::Range).map_err(StoreError::sdk)?);
+    for name in key_attributes() {
+        create = create.attribute_definitions(string_key(name).map_err(StoreError::sdk)?);
+    }
+    for index in INDEXES {
+        let projection = Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(
+                index.projected.iter().map(|a| (*a).to_owned()).collect(),
+            ))
+            .build();
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.hash, KeyType::Hash).map_err(StoreError::sdk)?)
+                .key_schema(key(index.range, KeyType::Range).map_err(StoreError::sdk)?)
+                .projection(projection)
+                .build()
+                .map_err(StoreError::sdk)?,
+        );
+    }
+    create
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

@@ -5,6 +5,7 @@
 //! against a real DynamoDB/S3 API with nothing left behind. [`SourceServer`] stands in for a
 //! provider's file hosting on 127.0.0.1.
 
+pub mod dataset;
 mod source_server;
 
 pub use source_server::{generated_byte, SourceServer};

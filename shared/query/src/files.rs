@@ -1,0 +1,113 @@
+//! Archived files of a record: where they are, presigned links, and streaming them out.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use callvault_records::Provider;
+use callvault_store::files::{FileKind, FileState, FileStatus};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{QueryError, Reader};
+
+/// Longest lifetime of a presigned link (S3's limit for SigV4).
+pub const MAX_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A presigned link to an archived file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileLink {
+    /// The link (GET, no credentials needed until it expires).
+    pub url: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The archived file.
+    pub file: FileState,
+}
+
+/// An archived file opened for reading.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// The file's archive state (size, SHA-256, content type).
+    pub file: FileState,
+    /// Its content, streamed from S3.
+    pub body: ByteStream,
+}
+
+impl Reader {
+    /// The archive state of one file of a call, if it has been copied.
+    pub async fn archived_file(
+        &self,
+        provider: Provider,
+        call_id: &str,
+        kind: FileKind,
+    ) -> Result<FileState, QueryError> {
+        let call = self.call(provider, call_id).await?;
+        let id = format!("{provider}/{call_id}");
+        let file = call
+            .files
+            .get(&kind)
+            .cloned()
+            .ok_or_else(|| QueryError::NotFound(format!("{} of call {id}", kind.as_str())))?;
+        if file.status != FileStatus::Copied {
+            return Err(QueryError::NotArchived {
+                kind: kind.as_str(),
+                id,
+                status: serde_json::to_value(file.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(file)
+    }
+
+    /// A presigned GET link to an archived file of a call, valid for `lifetime` (at most
+    /// [`MAX_LINK_LIFETIME`]).
+    pub async fn file_link(
+        &self,
+        provider: Provider,
+        call_id: &str,
+        kind: FileKind,
+        lifetime: Duration,
+    ) -> Result<FileLink, QueryError> {
+        let file = self.archived_file(provider, call_id, kind).await?;
+        let lifetime = lifetime.min(MAX_LINK_LIFETIME);
+        let presigned = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&file.s3_key)
+            .presigned(PresigningConfig::expires_in(lifetime).map_err(QueryError::sdk)?)
+            .await
+            .map_err(QueryError::sdk)?;
+        Ok(FileLink {
+            url: presigned.uri().to_owned(),
+            expires_at: Utc::now()
+                + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::zero()),
+            file,
+        })
+    }
+
+    /// Opens an archived file of a call for streaming.
+    pub async fn open_file(
+        &self,
+        provider: Provider,
+        call_id: &str,
+        kind: FileKind,
+    ) -> Result<OpenFile, QueryError> {
+        let file = self.archived_file(provider, call_id, kind).await?;
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&file.s3_key)
+            .send()
+            .await
+            .map_err(QueryError::sdk)?;
+        Ok(OpenFile {
+            file,
+            body: out.body,
+        })
+    }
+}
