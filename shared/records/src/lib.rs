@@ -38,8 +38,16 @@ pub use provider::Provider;
 /// which an offloaded transcript's JSON pointer could not be followed).
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseError> {
     let text = std::str::from_utf8(body).map_err(|e| ParseError::not_utf8(body, &e))?;
+    // serde also reads a struct from a JSON array (fields by position); every provider
+    // documents an object.
+    if text.trim_start_matches(JSON_WHITESPACE).starts_with('[') {
+        return Err(ParseError::Invalid("expected a JSON object".into()));
+    }
     serde_json::from_str(text).map_err(|e| ParseError::from_json(&e))
 }
+
+/// The characters JSON allows between tokens.
+const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 
 /// Rejects an empty identifier.
 pub(crate) fn require_id(field: &'static str, value: &str) -> Result<(), ParseError> {
@@ -101,5 +109,18 @@ mod tests {
                 "not valid JSON at line 3 column 10".into()
             ))
         );
+    }
+
+    /// A JSON array with the fields in declaration order used to be read as a Voki envelope.
+    #[test]
+    fn arrays_are_not_payloads() {
+        let array = br#" ["call.created", "2026-02-20T14:00:00Z", {"id": "c"}]"#;
+        let expected = Some(ParseError::Invalid("expected a JSON object".into()));
+        assert_eq!(voki::parse(array).err(), expected);
+        assert_eq!(voiceinfra::parse(br#"["c"]"#).err(), expected);
+        assert_eq!(hatif::call::parse(b"\r\n[\"c\"]").err(), expected);
+        assert_eq!(hatif::whatsapp::parse(br#"["c", "m"]"#).err(), expected);
+        assert_eq!(postcall::parse(br#"["c"]"#).err(), expected);
+        assert!(voki::parse(br#"{"event":"call.created","data":{"id":"c"}}"#).is_ok());
     }
 }
