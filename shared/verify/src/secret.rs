@@ -146,6 +146,13 @@ impl Keyring {
 
     /// Parses the JSON document described on [`Keyring`].
     pub fn from_json(json: &str) -> Result<Self, SecretConfigError> {
+        // serde also reads a struct from a JSON array (members by position).
+        if json
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('[')
+        {
+            return Err(SecretConfigError::Json("expected a JSON object".into()));
+        }
         let doc: KeyringDoc =
             serde_json::from_str(json).map_err(|e| SecretConfigError::Json(describe(&e)))?;
         let default = if doc.secrets.is_empty() {
@@ -227,6 +234,18 @@ mod tests {
         assert!(!err.to_string().contains('b'.to_string().repeat(2).as_str()));
     }
 
+    /// An array with the members in order (`[{"id": "secret"}]`) used to be accepted as a
+    /// keyring with default secrets.
+    #[test]
+    fn arrays_are_not_keyrings() {
+        for json in [r#"[{"a":"s"}]"#, r#" [{"a":"s"},{"c1":{"b":"t"}}]"#] {
+            assert_eq!(
+                Keyring::from_json(json).expect_err(json),
+                SecretConfigError::Json("expected a JSON object".into())
+            );
+        }
+    }
+
     /// A document of the wrong shape used to be reported with serde_json's message, which
     /// quotes the offending value: a secret, printed in the function's start-up error.
     #[test]
@@ -244,10 +263,7 @@ mod tests {
                 r#"{"secrets":{"a":1234567890}}"#,
                 "wrong type or value at line 1 column 26",
             ),
-            (
-                r#"["hunter2-secret"]"#,
-                "wrong type or value at line 1 column 17",
-            ),
+            (r#"["hunter2-secret"]"#, "expected a JSON object"),
             (
                 r#"{"secrets":{"a":"hunter2-secret""#,
                 "truncated JSON at line 1 column 32",
