@@ -89,12 +89,16 @@ pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     Ok(payload)
 }
 
+/// The score as a finite number. Rust's float parsing also reads `NaN`, `inf` and
+/// out-of-range text such as `1e999` (infinity), none of which is a score, nor storable as a
+/// DynamoDB number.
 fn score_value(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+    .filter(|score: &f64| score.is_finite())
 }
 
 /// Normalizes a parsed payload. The webhook fires when a call is over, so the status is
@@ -211,5 +215,26 @@ mod tests {
         );
         assert!(parse(br#"{"callId":"c","callAnalysis":{"score":"high"}}"#).is_err());
         assert!(parse(br#"{"recordingUri":"x"}"#).is_err());
+    }
+
+    /// Numeric strings that Rust's float parsing reads as NaN or infinity used to be accepted
+    /// as scores: NaN made the record unequal to itself, and neither is a DynamoDB number.
+    #[test]
+    fn non_finite_scores_are_rejected() {
+        for score in ["NaN", "nan", " inf ", "-infinity", "1e999", "-1e400"] {
+            let body = format!(r#"{{"callId":"c","callAnalysis":{{"score":"{score}"}}}}"#);
+            assert_eq!(
+                parse(body.as_bytes()).err(),
+                Some(ParseError::Field {
+                    field: "callAnalysis.score",
+                    reason: "expected a number".into()
+                }),
+                "{score}"
+            );
+        }
+        let r = normalize(
+            parse(br#"{"callId":"c","callAnalysis":{"score":" 1e2 "}}"#).expect("finite"),
+        );
+        assert_eq!(r.score, Some(100.0));
     }
 }
