@@ -3,8 +3,15 @@
 /// Whole seconds in a `[d.]HH:MM:SS[.fraction]` duration; `None` if it is not one.
 pub fn parse_hms(text: &str) -> Option<u64> {
     let text = text.trim();
+    let digits = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit());
     let (days, clock) = match text.split_once('.') {
-        Some((d, rest)) if !d.contains(':') => (d.parse::<u64>().ok()?, rest),
+        Some((d, rest)) if !d.contains(':') => {
+            // Digits only: `u64::from_str` would also take a leading `+`.
+            if !digits(d) {
+                return None;
+            }
+            (d.parse::<u64>().ok()?, rest)
+        }
         _ => (0, text),
     };
     let mut parts = clock.split(':');
@@ -19,7 +26,6 @@ pub fn parse_hms(text: &str) -> Option<u64> {
             "x"
         }
     });
-    let digits = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit());
     if !(digits(h) && digits(m) && digits(s)) {
         return None;
     }
@@ -62,5 +68,14 @@ mod tests {
             assert_eq!(parse_hms(bad), None, "{bad}");
         }
         assert_eq!(parse_hms("99999999999999999.00:00:00"), None);
+    }
+
+    /// A sign before the days used to be accepted (`u64::from_str` takes `+`), unlike
+    /// anywhere else in the duration.
+    #[test]
+    fn rejects_a_sign_before_the_days() {
+        assert_eq!(parse_hms("+1.00:00:00"), None);
+        assert_eq!(parse_hms("-1.00:00:00"), None);
+        assert_eq!(parse_hms("1.00:00:00"), Some(86_400));
     }
 }
