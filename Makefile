@@ -1,12 +1,15 @@
 # callvault: `make dev` runs the whole system locally, `make test` runs every test.
-# Both install what they need (a Python venv in .venv with moto and cargo-lambda).
+# Both install what they need (a Python venv in .venv with moto and cargo-lambda; .venv-infra
+# with the AWS SAM CLI and cfn-lint; .venv-checkov with checkov).
 
 SHELL := /bin/bash
 VENV := .venv
+VENV_INFRA := .venv-infra
+VENV_CHECKOV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: dev test test-unit test-e2e bench bench-copy venv fmt lint clean
+.PHONY: dev test test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -15,15 +18,30 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+## venv-infra: template checks and deployment tools, in two venvs of their own because
+## aws-sam-cli and checkov each pin boto3 exactly (to different versions).
+venv-infra: $(VENV_INFRA)/.installed $(VENV_CHECKOV)/.installed
+$(VENV_INFRA)/.installed: requirements-infra.txt
+	python3 -m venv $(VENV_INFRA)
+	$(VENV_INFRA)/bin/pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	touch $@
+$(VENV_CHECKOV)/.installed: requirements-checkov.txt
+	python3 -m venv $(VENV_CHECKOV)
+	$(VENV_CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 ## dev: emulator + every function under cargo lambda watch; Ctrl-C stops everything.
 dev: venv
 	@trap 'scripts/stack.sh down' EXIT INT TERM; \
 	scripts/stack.sh up && scripts/dev-banner.sh && \
 	echo "Press Ctrl-C to stop." && tail -n 0 -f $${TMPDIR:-/tmp}/callvault-stack-$${MOTO_PORT:-4566}/watch.log
 
-## test: lint, unit tests, storage tests against the emulator, end-to-end tests through cargo lambda watch.
-test: venv
+## test: lint, template checks, sam build, unit tests, storage tests against the emulator,
+## end-to-end tests through cargo lambda watch.
+test: venv venv-infra
 	$(MAKE) lint
+	$(MAKE) lint-infra
+	$(MAKE) sam-build-check
 	$(MAKE) test-unit
 	$(MAKE) test-e2e
 
@@ -48,5 +66,24 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+## lint-infra: cfn-lint (template and its translation), sam validate --lint, checkov, self-test.
+lint-infra: venv-infra
+	scripts/lint-infra.sh
+
+## sam-build-check: `sam build` of every function with cargo-lambda, cheaply (debug, x86_64,
+## output outside the tree); what `make deploy` builds in release mode.
+sam-build-check: venv venv-infra
+	scripts/sam-build.sh check
+
+## build: release binaries and bootstrap.zip of every function, per architecture whose Rust
+## target is installed (ARCHS="arm64 x86_64"), into target/lambda/<arch>/<function>/.
+build: venv
+	scripts/build.sh
+
+## deploy: sam build (release, ARCH=arm64 by default) and sam deploy, guided the first time
+## (answers saved in infra/samconfig.toml).
+deploy: venv venv-infra
+	scripts/deploy.sh
+
 clean:
-	rm -rf target $(VENV)
+	rm -rf target .aws-sam $(VENV) $(VENV_INFRA) $(VENV_CHECKOV)
