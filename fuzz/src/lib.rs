@@ -1,0 +1,263 @@
+//! Properties shared by the fuzz targets in `fuzz_targets/`.
+//!
+//! Every provider target parses raw bytes with the same public entry points the webhook
+//! adapters use (`shared/webhook/src/adapters.rs`) and then checks the result with the helpers
+//! here: a parse error never quotes the body, and a normalized record survives a JSON round
+//! trip, merges with itself into itself, and merges with an empty record of the same identity
+//! into itself in either order.
+
+use std::collections::BTreeMap;
+
+use callvault_records::{
+    CallRecord, ContactRecord, MessageRecord, MessageStatus, Normalized, ParseError,
+};
+use serde_json::{Map, Value};
+
+/// Whether `body` is a JSON object: the only top-level shape any provider documents.
+///
+/// RFC 8259's grammar allows `\uXXXX` escapes of lone UTF-16 surrogates, which serde_json
+/// rejects in a `Value` but skips unchecked in fields a payload type ignores (as JavaScript's
+/// and Python's parsers accept them). Such escapes are replaced by `\u0000` before the check,
+/// so only bodies that are not JSON by the grammar count as not JSON.
+pub fn is_json_object(body: &[u8]) -> bool {
+    let mut body = body.to_vec();
+    let mut i = 0;
+    while i + 6 <= body.len() {
+        let escape = &body[i..i + 6];
+        let surrogate = escape[0] == b'\\'
+            && escape[1] == b'u'
+            && escape[2].eq_ignore_ascii_case(&b'd')
+            && matches!(escape[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+            && escape[4..].iter().all(u8::is_ascii_hexdigit);
+        if surrogate {
+            body[i + 2..i + 6].copy_from_slice(b"0000");
+            i += 6;
+        } else {
+            i += 1;
+        }
+    }
+    serde_json::from_slice::<Value>(&body).is_ok_and(|v| v.is_object())
+}
+
+/// `line N column M` with decimal N and M.
+fn is_position(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("line ") else {
+        return false;
+    };
+    let Some((line, column)) = rest.split_once(" column ") else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(line) && digits(column)
+}
+
+/// A parse error describes the problem by category, position and field name only: the
+/// response and the logs must never carry body content.
+pub fn check_parse_error(err: &ParseError) {
+    match err {
+        ParseError::Invalid(message) => {
+            let ok = message == "expected a JSON object"
+                || [
+                    "truncated JSON at ",
+                    "not valid JSON at ",
+                    "wrong type or value at ",
+                ]
+                .iter()
+                .any(|p| message.strip_prefix(p).is_some_and(is_position))
+                || message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.strip_suffix('`'))
+                    .is_some_and(|field| {
+                        !field.is_empty()
+                            && field
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    });
+            assert!(
+                ok,
+                "invalid-payload message of an unexpected form: {message:?}"
+            );
+        }
+        ParseError::Field { field, reason } => {
+            assert!(!field.is_empty() && !reason.is_empty(), "{err:?}");
+        }
+        ParseError::Unsupported(message) => {
+            // Voki's unknown event names are quoted, cut to 64 characters (documented).
+            let name = message
+                .strip_prefix("event type `")
+                .and_then(|rest| rest.strip_suffix('`'));
+            assert!(
+                name.is_some_and(|n| n.chars().count() <= 64),
+                "unsupported message of an unexpected form: {message:?}"
+            );
+        }
+    }
+    assert!(!err.to_string().is_empty());
+}
+
+/// The record serializes to JSON and deserializes back to itself, both bare and inside
+/// [`Normalized`] (the store keeps records the same way, through serde).
+fn check_round_trip<T>(record: &T, normalized: Normalized)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let json = serde_json::to_string(record).expect("a record serializes");
+    let back: T = serde_json::from_str(&json).expect("a serialized record deserializes");
+    assert_eq!(&back, record, "JSON round trip changed the record: {json}");
+    let json = serde_json::to_string(&normalized).expect("a normalized record serializes");
+    let back: Normalized = serde_json::from_str(&json).expect("a normalized record deserializes");
+    assert_eq!(
+        back, normalized,
+        "JSON round trip changed the record: {json}"
+    );
+    assert_eq!(
+        normalized.clone().merge(normalized.clone()),
+        normalized,
+        "Normalized::merge with itself"
+    );
+}
+
+/// Checks a normalized call record (see the module documentation).
+pub fn check_call_record(record: &CallRecord) {
+    assert!(!record.provider_call_id.trim().is_empty());
+    if let Some(score) = record.score {
+        assert!(score.is_finite(), "score {score} is not a finite number");
+    }
+    check_round_trip(record, Normalized::Call(record.clone()));
+    assert_eq!(
+        record.clone().merge(record.clone()),
+        *record,
+        "merge with itself"
+    );
+    let empty = CallRecord::new(record.provider, record.provider_call_id.clone());
+    assert_eq!(
+        record.clone().merge(empty.clone()),
+        *record,
+        "merge with an empty record"
+    );
+    // Whichever side it is on, the record has the later (or the same) stage and every value.
+    assert_eq!(
+        empty.merge(record.clone()),
+        *record,
+        "empty record merged first"
+    );
+}
+
+/// An empty message record with the identity of `record`.
+fn empty_message(record: &MessageRecord) -> MessageRecord {
+    MessageRecord {
+        provider: record.provider,
+        conversation_id: record.conversation_id.clone(),
+        message_id: record.message_id.clone(),
+        workspace_id: None,
+        channel_id: None,
+        contact_id: None,
+        direction: None,
+        message_type: None,
+        body: None,
+        media: None,
+        mime_type: None,
+        status: MessageStatus::Unknown,
+        provider_status: None,
+        status_times: BTreeMap::new(),
+        sender_user_id: None,
+        location: None,
+        billable: None,
+        error_code: None,
+        error_reason: None,
+        created_at: None,
+        extras: Map::new(),
+    }
+}
+
+/// Checks a normalized message record (see the module documentation).
+pub fn check_message_record(record: &MessageRecord) {
+    assert!(!record.conversation_id.trim().is_empty());
+    assert!(!record.message_id.trim().is_empty());
+    check_round_trip(record, Normalized::Message(record.clone()));
+    assert_eq!(
+        record.clone().merge(record.clone()),
+        *record,
+        "merge with itself"
+    );
+    let empty = empty_message(record);
+    assert_eq!(
+        record.clone().merge(empty.clone()),
+        *record,
+        "merge with an empty record"
+    );
+    assert_eq!(
+        empty.merge(record.clone()),
+        *record,
+        "empty record merged first"
+    );
+}
+
+/// Checks a normalized contact record (see the module documentation).
+pub fn check_contact_record(record: &ContactRecord) {
+    assert!(!record.provider_contact_id.trim().is_empty());
+    check_round_trip(record, Normalized::Contact(record.clone()));
+    assert_eq!(
+        record.clone().merge(record.clone()),
+        *record,
+        "merge with itself"
+    );
+    let empty = ContactRecord {
+        provider: record.provider,
+        provider_contact_id: record.provider_contact_id.clone(),
+        name: None,
+        email: None,
+        phone: None,
+        created_at: None,
+        test_delivery: false,
+        details: Map::new(),
+    };
+    assert_eq!(
+        record.clone().merge(empty),
+        *record,
+        "merge with an empty record"
+    );
+}
+
+/// Folds `records` with `merge` in every order given by `orders` and checks that every order
+/// gives the same record, which is returned.
+pub fn merge_in_orders<T, F>(records: &[T], orders: &[Vec<usize>], merge: F) -> T
+where
+    T: Clone + PartialEq + std::fmt::Debug,
+    F: Fn(T, T) -> T,
+{
+    let fold = |order: &Vec<usize>| {
+        order
+            .iter()
+            .map(|&i| records[i].clone())
+            .reduce(&merge)
+            .expect("at least one record")
+    };
+    let first = fold(&orders[0]);
+    for order in &orders[1..] {
+        assert_eq!(
+            fold(order),
+            first,
+            "merge order {order:?} gives another record"
+        );
+    }
+    first
+}
+
+/// Every ordering of `0..n` (Heap's algorithm).
+pub fn permutations(n: usize) -> Vec<Vec<usize>> {
+    fn go(k: usize, items: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if k <= 1 {
+            out.push(items.clone());
+            return;
+        }
+        for i in 0..k {
+            go(k - 1, items, out);
+            let j = if k.is_multiple_of(2) { i } else { 0 };
+            items.swap(j, k - 1);
+        }
+    }
+    let mut out = Vec::new();
+    go(n, &mut (0..n).collect(), &mut out);
+    out
+}
