@@ -59,6 +59,16 @@ bench:
 bench-copy: venv
 	cargo bench -p callvault-archive --bench copy_1gib
 
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 30), one after the other;
+## installs cargo-fuzz (nightly) if missing. Not part of `make test`; see fuzz/README.md.
+FUZZ_SECONDS ?= 30
+CARGO_FUZZ_VERSION := 0.13.2
+.PHONY: fuzz
+fuzz:
+	@rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
 fmt:
 	cargo fmt --all
 
