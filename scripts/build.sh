@@ -8,8 +8,8 @@
 # is missing is skipped with the command that installs it (for arm64:
 # `rustup target add aarch64-unknown-linux-gnu`; cargo-lambda cross-links with zig, from .venv,
 # so nothing else is needed). Fails if nothing could be built, or if an architecture named in
-# ARCHS explicitly cannot be. Release builds use LTO and one codegen unit: expect ~10 minutes
-# per architecture on 2 cores. Runs at the lowest CPU priority.
+# ARCHS explicitly cannot be. Release builds use LTO and one codegen unit: expect 10 to 20
+# minutes per architecture on 2 cores. Runs at the lowest CPU priority.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
