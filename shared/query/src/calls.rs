@@ -10,7 +10,7 @@ use callvault_store::schema::{
     agent_pk, call_key, calls_pk, contact_pk, Index, BY_AGENT, BY_CONTACT, BY_FILE_STATE,
     BY_FROM_NUMBER, BY_PROVIDER_TIME, BY_TO_NUMBER, SUMMARY,
 };
-use callvault_store::{Item, Stored, StoreError};
+use callvault_store::{Item, StoreError, Stored};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -97,10 +97,7 @@ fn event_of(item: &Item) -> DeliveryEvent {
         received_at: string_of(item, "received_at"),
         authentication: string_of(item, "authentication"),
         body_sha256: string_of(item, "body_sha256"),
-        body_s3_uri: item
-            .get("body_s3_uri")
-            .and_then(|v| v.as_s().ok())
-            .cloned(),
+        body_s3_uri: item.get("body_s3_uri").and_then(|v| v.as_s().ok()).cloned(),
         headers: item
             .get("headers")
             .and_then(|v| v.as_m().ok())
@@ -263,7 +260,9 @@ impl Reader {
         };
         let mut events: Vec<DeliveryEvent> =
             self.store.events(&pk).await?.iter().map(event_of).collect();
-        events.sort_by(|a, b| (&a.received_at, &a.delivery_id).cmp(&(&b.received_at, &b.delivery_id)));
+        events.sort_by(|a, b| {
+            (&a.received_at, &a.delivery_id).cmp(&(&b.received_at, &b.delivery_id))
+        });
         Ok(CallDetail {
             record,
             files: stored.files,
@@ -286,7 +285,10 @@ mod tests {
             let q = f.list_query();
             (
                 q.sources.iter().map(|s| s.index.name).collect::<Vec<_>>(),
-                q.sources.iter().map(|s| s.partition.clone()).collect::<Vec<_>>(),
+                q.sources
+                    .iter()
+                    .map(|s| s.partition.clone())
+                    .collect::<Vec<_>>(),
             )
         };
         let (indexes, partitions) = by(CallFilter::default());

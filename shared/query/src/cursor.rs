@@ -73,9 +73,14 @@ mod tests {
         ];
         let fp = fingerprint("calls by time");
         let cursor = encode(&fp, &positions);
-        assert!(cursor.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(cursor
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_eq!(decode(&cursor, &fp, 3), Ok(positions));
-        assert_eq!(decode(&cursor, &fingerprint("other"), 3), Err(InputError::Cursor));
+        assert_eq!(
+            decode(&cursor, &fingerprint("other"), 3),
+            Err(InputError::Cursor)
+        );
         assert_eq!(decode(&cursor, &fp, 2), Err(InputError::Cursor));
         assert_eq!(decode("not a cursor!", &fp, 3), Err(InputError::Cursor));
         assert_eq!(decode("e30", &fp, 3), Err(InputError::Cursor));

@@ -31,7 +31,12 @@ pub fn time(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, InputError
     if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         return Ok(t.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(v, format) {
             return Ok(t.and_utc());
         }
@@ -147,27 +152,42 @@ mod tests {
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().expect("valid")
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+            .single()
+            .expect("valid")
     }
 
     #[test]
     fn providers_by_name_any_case() {
         assert_eq!(provider("Voki"), Ok(Provider::Voki));
         assert_eq!(provider("postcall"), Ok(Provider::PostCall));
-        assert!(matches!(provider("twilio"), Err(InputError::UnknownProvider(_))));
+        assert!(matches!(
+            provider("twilio"),
+            Err(InputError::UnknownProvider(_))
+        ));
     }
 
     #[test]
     fn times_in_every_accepted_form() {
-        let at = |h, m| Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0).single().expect("valid");
+        let at = |h, m| {
+            Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0)
+                .single()
+                .expect("valid")
+        };
         assert_eq!(time("2026-11-23T10:00:00Z", now()), Ok(at(10, 0)));
         assert_eq!(time("2026-11-23T13:30:00+03:30", now()), Ok(at(10, 0)));
         assert_eq!(time("2026-11-23T10:05", now()), Ok(at(10, 5)));
         assert_eq!(time("2026-11-23", now()), Ok(at(0, 0)));
         assert_eq!(time("2h", now()), Ok(at(10, 0)));
         assert_eq!(time("90m", now()), Ok(at(10, 30)));
-        assert!(matches!(time("yesterday-ish", now()), Err(InputError::Time(_))));
-        assert!(matches!(time("2026-13-40", now()), Err(InputError::Time(_))));
+        assert!(matches!(
+            time("yesterday-ish", now()),
+            Err(InputError::Time(_))
+        ));
+        assert!(matches!(
+            time("2026-13-40", now()),
+            Err(InputError::Time(_))
+        ));
     }
 
     #[test]
@@ -179,15 +199,32 @@ mod tests {
 
     #[test]
     fn phone_numbers_normalize_to_e164() {
-        for input in ["+14155552671", "+1 (415) 555-2671", "+1-415-555-2671", " +1 415 555 2671 "] {
+        for input in [
+            "+14155552671",
+            "+1 (415) 555-2671",
+            "+1-415-555-2671",
+            " +1 415 555 2671 ",
+        ] {
             assert_eq!(phone(input, None).as_deref(), Ok("+14155552671"), "{input}");
         }
-        assert_eq!(phone("(415) 555-2671", Some("us")).as_deref(), Ok("+14155552671"));
-        assert_eq!(phone("050 123 4567", Some("SA")).as_deref(), Ok("+966501234567"));
-        assert!(matches!(phone("4155552671", None), Err(InputError::Phone(_))));
+        assert_eq!(
+            phone("(415) 555-2671", Some("us")).as_deref(),
+            Ok("+14155552671")
+        );
+        assert_eq!(
+            phone("050 123 4567", Some("SA")).as_deref(),
+            Ok("+966501234567")
+        );
+        assert!(matches!(
+            phone("4155552671", None),
+            Err(InputError::Phone(_))
+        ));
         assert!(matches!(phone("call me", None), Err(InputError::Phone(_))));
         assert!(matches!(phone("+1 415", None), Err(InputError::Phone(_))));
-        assert!(matches!(phone("4155552671", Some("XX")), Err(InputError::Country(_))));
+        assert!(matches!(
+            phone("4155552671", Some("XX")),
+            Err(InputError::Country(_))
+        ));
     }
 
     #[test]

@@ -66,7 +66,11 @@ impl Filter {
     }
 
     fn describe(&self) -> String {
-        let values: Vec<String> = self.values.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        let values: Vec<String> = self
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
         format!("{} {}", self.terms.join(" AND "), values.join(","))
     }
 }
@@ -141,7 +145,10 @@ impl ListQuery {
             };
             positions[best] = Position::After(self.key_of(&self.sources[best], &item));
             // The same record can be in two sources (a call from and to the same number).
-            let table_key = (item.get(PARTITION_KEY).cloned(), item.get(SORT_KEY).cloned());
+            let table_key = (
+                item.get(PARTITION_KEY).cloned(),
+                item.get(SORT_KEY).cloned(),
+            );
             for (i, head) in heads.iter_mut().enumerate() {
                 if head.front().is_some_and(|f| {
                     (f.get(PARTITION_KEY).cloned(), f.get(SORT_KEY).cloned()) == table_key
@@ -191,14 +198,19 @@ impl ListQuery {
 
     /// The key attributes DynamoDB needs to continue a query after `item`.
     fn key_of(&self, source: &Source, item: &Item) -> BTreeMap<String, String> {
-        [PARTITION_KEY, SORT_KEY, source.index.hash, source.index.range]
-            .into_iter()
-            .filter_map(|name| {
-                item.get(name)
-                    .and_then(|v| v.as_s().ok())
-                    .map(|v| (name.to_owned(), v.clone()))
-            })
-            .collect()
+        [
+            PARTITION_KEY,
+            SORT_KEY,
+            source.index.hash,
+            source.index.range,
+        ]
+        .into_iter()
+        .filter_map(|name| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .map(|v| (name.to_owned(), v.clone()))
+        })
+        .collect()
     }
 
     /// Reads up to `want` matching items of one source from `position` on (more when a
@@ -215,7 +227,12 @@ impl ListQuery {
             Position::Done => return Ok((Vec::new(), true)),
             Position::Start => None,
             Position::After(key) => {
-                let expected = [PARTITION_KEY, SORT_KEY, source.index.hash, source.index.range];
+                let expected = [
+                    PARTITION_KEY,
+                    SORT_KEY,
+                    source.index.hash,
+                    source.index.range,
+                ];
                 if !expected.iter().all(|k| key.contains_key(*k)) || key.len() > expected.len() {
                     return Err(InputError::Cursor.into());
                 }
@@ -264,12 +281,14 @@ impl ListQuery {
     fn key_condition(
         &self,
         source: &Source,
-    ) -> (String, BTreeMap<String, String>, BTreeMap<String, AttributeValue>) {
+    ) -> (
+        String,
+        BTreeMap<String, String>,
+        BTreeMap<String, AttributeValue>,
+    ) {
         let mut names = BTreeMap::from([("#h".to_owned(), source.index.hash.to_owned())]);
-        let mut values = BTreeMap::from([(
-            ":h".to_owned(),
-            AttributeValue::S(source.partition.clone()),
-        )]);
+        let mut values =
+            BTreeMap::from([(":h".to_owned(), AttributeValue::S(source.partition.clone()))]);
         let range = match (&self.range.from, &self.range.to) {
             (Some(from), Some(to)) => {
                 values.insert(":from".into(), AttributeValue::S(from.clone()));

@@ -73,7 +73,10 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
     // Every call, newest first, across providers; page size not dividing the total.
     let (ids, pages) = all_calls(&reader, &CallFilter::default(), 450).await?;
     assert_eq!(ids, data.expected(|_| true), "all calls, newest first");
-    assert!(pages >= 5, "2,000 calls at 450 a page take at least 5 pages");
+    assert!(
+        pages >= 5,
+        "2,000 calls at 450 a page take at least 5 pages"
+    );
     eprintln!("listed all in {:?}", started.elapsed());
 
     // One provider within a time range.
@@ -90,7 +93,10 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         Some(t) >= since && Some(t) < until
     };
     let expected = data.expected(|c| c.record.provider == Provider::Voki && in_range(c));
-    assert!(expected.len() > 50, "the range holds a fair share of voki calls");
+    assert!(
+        expected.len() > 50,
+        "the range holds a fair share of voki calls"
+    );
     assert_eq!(all_calls(&reader, &filter, 37).await?.0, expected);
 
     // Status within the range across providers.
@@ -115,7 +121,11 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         };
         let expected = data.expected(|c| numbers_of(&c.record).contains(&number.as_str()));
         assert!(expected.len() > 20, "number {i} has many calls");
-        assert_eq!(all_calls(&reader, &filter, 20).await?.0, expected, "number {i}");
+        assert_eq!(
+            all_calls(&reader, &filter, 20).await?.0,
+            expected,
+            "number {i}"
+        );
     }
     let self_call = &data.calls[7].record;
     let own = numbers_of(self_call)[0].to_owned();
@@ -154,9 +164,8 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
     assert_eq!(all_calls(&reader, &filter, 4).await?.0, expected);
 
     // An agent (across providers, then one provider) and a contact.
-    let agent_of = |c: &callvault_testkit::dataset::SeededCall| {
-        c.record.agent.as_ref().map(|a| a.id.clone())
-    };
+    let agent_of =
+        |c: &callvault_testkit::dataset::SeededCall| c.record.agent.as_ref().map(|a| a.id.clone());
     let filter = CallFilter {
         agent: Some("agent-03".into()),
         ..Default::default()
@@ -195,7 +204,11 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         };
         let expected = data.expected(|c| c.file_state() == Some(wanted));
         assert!(expected.len() > 50, "{wanted} recordings are seeded");
-        assert_eq!(all_calls(&reader, &filter, 150).await?.0, expected, "{wanted}");
+        assert_eq!(
+            all_calls(&reader, &filter, 150).await?.0,
+            expected,
+            "{wanted}"
+        );
     }
     let filter = CallFilter {
         file_state: Some(input::FileState::Failed),
@@ -235,7 +248,9 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         let page = reader.calls(&filter, 10, None).await?;
         assert!(page.items.is_empty() && page.cursor.is_none(), "{filter:?}");
     }
-    let page = reader.messages(Provider::Hatif, "no-such-conversation", 10, None).await?;
+    let page = reader
+        .messages(Provider::Hatif, "no-such-conversation", 10, None)
+        .await?;
     assert!(page.items.is_empty() && page.cursor.is_none());
 
     // A cursor only continues the query that produced it.
@@ -250,7 +265,9 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         Err(QueryError::Input(InputError::Cursor))
     ));
     assert!(matches!(
-        reader.calls(&CallFilter::default(), 10, Some("bm90IGEgY3Vyc29y")).await,
+        reader
+            .calls(&CallFilter::default(), 10, Some("bm90IGEgY3Vyc29y"))
+            .await,
         Err(QueryError::Input(InputError::Cursor))
     ));
 
@@ -275,7 +292,11 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
     assert!(link.url.starts_with(emulator.endpoint()), "{}", link.url);
     assert!(link.url.contains("X-Amz-Signature="));
     let fetched = reqwest_get(&link.url).await?;
-    assert_eq!(fetched, recording_content(&id), "the presigned link serves the file");
+    assert_eq!(
+        fetched,
+        recording_content(&id),
+        "the presigned link serves the file"
+    );
 
     let pending = data
         .calls

@@ -1,0 +1,231 @@
+//! Running a parsed command against the table and bucket.
+
+use std::io::Write;
+
+use anyhow::Context;
+use callvault_query::{input, CallFilter, InputError, Page, QueryError, Reader};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::args::{
+    CallsCommand, Cli, Command, Download, ListCalls, MessagesCommand, Paging, RecordingCommand,
+};
+use crate::output;
+
+/// The exit status of a failed command: 2 for bad input, 1 for everything else.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    match err.downcast_ref::<QueryError>() {
+        Some(QueryError::Input(_)) => 2,
+        _ if err.downcast_ref::<InputError>().is_some() => 2,
+        _ => 1,
+    }
+}
+
+/// SDK configuration from the environment and the global flags.
+pub async fn sdk_config(cli: &Cli) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = &cli.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &cli.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// Reads every page (`--all`) or one page.
+async fn pages<T, F, Fut>(paging: &Paging, mut read: F) -> anyhow::Result<Page<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, QueryError>>,
+{
+    let mut page = read(paging.cursor.clone()).await?;
+    if paging.all {
+        while let Some(cursor) = page.cursor.take() {
+            let next = read(Some(cursor)).await?;
+            page.items.extend(next.items);
+            page.cursor = next.cursor;
+        }
+    }
+    Ok(page)
+}
+
+fn call_filter(list: &ListCalls) -> Result<CallFilter, InputError> {
+    let (since, until) = input::range(list.since, list.until)?;
+    Ok(CallFilter {
+        provider: list.provider,
+        since,
+        until,
+        phone: list
+            .phone
+            .as_deref()
+            .map(|p| input::phone(p, list.country.as_deref()))
+            .transpose()?,
+        agent: list
+            .agent
+            .as_deref()
+            .map(|a| input::id(a, "--agent"))
+            .transpose()?
+            .map(str::to_owned),
+        contact: list
+            .contact
+            .as_deref()
+            .map(|c| input::id(c, "--contact"))
+            .transpose()?
+            .map(str::to_owned),
+        status: list.status,
+        file_state: list.recording,
+    })
+}
+
+/// Runs `cli`, writing results to stdout and notes to stderr.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let format = cli.format();
+    // Check the input before touching AWS.
+    if let Command::Calls(CallsCommand::List(list)) = &cli.command {
+        call_filter(list)?;
+    }
+    let reader = Reader::from_config(&sdk_config(&cli).await, &cli.table, &cli.bucket);
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    match &cli.command {
+        Command::Calls(CallsCommand::List(list)) => {
+            let filter = call_filter(list)?;
+            let page = pages(&list.paging, |cursor| {
+                let (reader, filter) = (&reader, &filter);
+                async move {
+                    reader
+                        .calls(filter, list.paging.limit, cursor.as_deref())
+                        .await
+                }
+            })
+            .await?;
+            output::write_list(
+                &mut out,
+                &mut err,
+                format,
+                &page.items,
+                page.cursor.as_deref(),
+                output::calls_table,
+            )?;
+        }
+        Command::Calls(CallsCommand::Get(call)) => {
+            let id = input::id(&call.call_id, "call id")?;
+            let detail = reader.call(call.provider, id).await?;
+            output::write_one(&mut out, format, &detail, output::call_text)?;
+        }
+        Command::Messages(MessagesCommand::List(list)) => {
+            let conversation = input::id(&list.conversation, "--conversation")?;
+            let page = pages(&list.paging, |cursor| {
+                let reader = &reader;
+                async move {
+                    reader
+                        .messages(
+                            list.provider,
+                            conversation,
+                            list.paging.limit,
+                            cursor.as_deref(),
+                        )
+                        .await
+                }
+            })
+            .await?;
+            output::write_list(
+                &mut out,
+                &mut err,
+                format,
+                &page.items,
+                page.cursor.as_deref(),
+                output::messages_table,
+            )?;
+        }
+        Command::Recording(RecordingCommand::Url(link)) => {
+            let id = input::id(&link.call.call_id, "call id")?;
+            let link = reader
+                .file_link(link.call.provider, id, link.kind, link.expires)
+                .await?;
+            output::write_one(&mut out, format, &link, output::link_text)?;
+        }
+        Command::Recording(RecordingCommand::Download(download)) => {
+            drop(out);
+            let written = self::download(&reader, download).await?;
+            writeln!(err, "{written}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams an archived file to `--output`, hashing it on the way; a file whose SHA-256 does
+/// not match the archive's record is an error (and a partial output file is removed).
+async fn download(reader: &Reader, download: &Download) -> anyhow::Result<String> {
+    let id = input::id(&download.call.call_id, "call id")?;
+    let mut opened = reader
+        .open_file(download.call.provider, id, download.kind)
+        .await?;
+    let to_stdout = download.output.as_os_str() == "-";
+    let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin> = if to_stdout {
+        Box::new(tokio::io::stdout())
+    } else {
+        Box::new(
+            tokio::fs::File::create(&download.output)
+                .await
+                .with_context(|| format!("creating {}", download.output.display()))?,
+        )
+    };
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let result: anyhow::Result<()> = async {
+        while let Some(chunk) = opened.body.try_next().await.context("reading from S3")? {
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            sink.write_all(&chunk).await?;
+        }
+        sink.flush().await?;
+        let digest = hex::encode(hasher.finalize());
+        if let Some(expected) = &opened.file.sha256 {
+            anyhow::ensure!(
+                *expected == digest,
+                "SHA-256 mismatch: archive says {expected}, downloaded {digest}"
+            );
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        if !to_stdout {
+            let _ = tokio::fs::remove_file(&download.output).await;
+        }
+        return Err(e);
+    }
+    Ok(format!(
+        "wrote {size} bytes to {}",
+        if to_stdout {
+            "stdout".into()
+        } else {
+            download.output.display().to_string()
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_errors_exit_with_2_others_with_1() {
+        assert_eq!(exit_code(&anyhow::Error::from(InputError::Cursor)), 2);
+        assert_eq!(
+            exit_code(&anyhow::Error::from(QueryError::Input(
+                InputError::EmptyRange
+            ))),
+            2
+        );
+        assert_eq!(
+            exit_code(&anyhow::Error::from(QueryError::NotFound("x".into()))),
+            1
+        );
+        assert_eq!(exit_code(&anyhow::anyhow!("network down")), 1);
+    }
+}

@@ -1,0 +1,279 @@
+//! The `callvault` binary against the local emulator: every command, every output format,
+//! and the exit codes of bad input.
+
+use std::process::Output;
+
+use callvault_records::Provider;
+use callvault_store::files::FileStatus;
+use callvault_testkit::dataset::{recording_content, Dataset, BUSY_CONVERSATION};
+use callvault_testkit::Emulator;
+
+struct Cli<'a> {
+    endpoint: &'a str,
+}
+
+impl Cli<'_> {
+    fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_callvault"))
+            .args([
+                "--table",
+                "calls",
+                "--bucket",
+                "archive",
+                "--endpoint-url",
+                self.endpoint,
+            ])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("callvault runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+}
+
+fn ids_of(items: &[serde_json::Value]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|c| {
+            (
+                c["provider"].as_str().unwrap_or_default().to_owned(),
+                c["provider_call_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expected_ids(ids: Vec<(Provider, String)>) -> Vec<(String, String)> {
+    ids.into_iter().map(|(p, id)| (p.to_string(), id)).collect()
+}
+
+#[tokio::test]
+async fn every_command_and_format_against_the_emulator() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let data = Dataset::generate(11, 80);
+    data.load(
+        &store,
+        &aws_sdk_s3::Client::new(&emulator.sdk_config().await),
+    )
+    .await?;
+    let cli = Cli {
+        endpoint: emulator.endpoint(),
+    };
+
+    // Table: header, one row per call, the cursor on stderr.
+    let out = cli.run(&["calls", "list", "--limit", "5"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout)?;
+    assert!(table.contains("CALL ID") && table.contains("RECORDING"));
+    let newest = data.expected(|_| true);
+    for (_, id) in &newest[..5] {
+        assert!(table.contains(id.as_str()), "{id} listed");
+    }
+    assert!(!table.contains(newest[5].1.as_str()));
+    let stderr = String::from_utf8(out.stderr)?;
+    let cursor = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("more: --cursor "))
+        .expect("cursor printed");
+
+    // The cursor continues the list (JSON form).
+    let doc: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "--json", "calls", "list", "--limit", "5", "--cursor", cursor,
+    ]))?;
+    let items = doc["items"].as_array().expect("items");
+    assert_eq!(ids_of(items), expected_ids(newest[5..10].to_vec()));
+    assert!(doc["cursor"].is_string());
+
+    // Every page at once, one provider, JSON.
+    let doc: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "--json",
+        "calls",
+        "list",
+        "--provider",
+        "voki",
+        "--all",
+        "--limit",
+        "7",
+    ]))?;
+    assert_eq!(
+        ids_of(doc["items"].as_array().expect("items")),
+        expected_ids(data.expected(|c| c.record.provider == Provider::Voki))
+    );
+    assert!(doc["cursor"].is_null());
+
+    // A phone number in another format, JSON lines.
+    let number = data.numbers[0].clone();
+    let typed = format!("(415) 555-{}", &number[8..]);
+    let lines = cli.ok(&[
+        "--jsonl",
+        "calls",
+        "list",
+        "--phone",
+        &typed,
+        "--country",
+        "US",
+        "--all",
+    ]);
+    let items: Vec<serde_json::Value> = lines
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let expected = data
+        .expected(|c| callvault_testkit::dataset::numbers_of(&c.record).contains(&number.as_str()));
+    assert!(!expected.is_empty());
+    assert_eq!(ids_of(&items), expected_ids(expected));
+
+    // One call with its deliveries.
+    let copied = data
+        .calls
+        .iter()
+        .find(|c| c.recording == Some(FileStatus::Copied))
+        .expect("a copied recording");
+    let (provider, id) = copied.id();
+    let provider = provider.to_string();
+    let detail: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["--json", "calls", "get", &provider, &id]))?;
+    assert_eq!(detail["record"]["provider_call_id"], id.as_str());
+    assert_eq!(detail["events"].as_array().map(Vec::len), Some(1));
+    let text = cli.ok(&["calls", "get", &provider, &id]);
+    assert!(text.contains(&id) && text.contains("Deliveries"));
+
+    // Messages in order.
+    let lines = cli.ok(&[
+        "--jsonl",
+        "messages",
+        "list",
+        "--conversation",
+        BUSY_CONVERSATION,
+        "--all",
+        "--limit",
+        "50",
+    ]);
+    let ids: Vec<String> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .map(|m| m["message_id"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect::<Result<_, _>>()?;
+    assert_eq!(ids, data.expected_messages(BUSY_CONVERSATION));
+
+    // Recording to a file and to stdout, and a presigned link.
+    let dir = std::env::temp_dir().join(format!("callvault-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("recording.mp3");
+    let file_arg = file.to_string_lossy().into_owned();
+    let out = cli.run(&["recording", "download", &provider, &id, "-o", &file_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&file)?, recording_content(&id));
+    let out = cli.run(&["recording", "download", &provider, &id, "-o", "-"]);
+    assert_eq!(out.stdout, recording_content(&id));
+    std::fs::remove_dir_all(&dir)?;
+    let link = cli.ok(&["recording", "url", &provider, &id, "--expires", "15m"]);
+    assert!(link.starts_with(emulator.endpoint()) && link.contains("X-Amz-Expires=900"));
+
+    // Not found and not archived: exit 1 with a message.
+    let out = cli.run(&["calls", "get", "voki", "no-such-call"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found: call voki/no-such-call"));
+    let pending = data
+        .calls
+        .iter()
+        .find(|c| c.recording == Some(FileStatus::Pending))
+        .expect("a pending recording");
+    let (p, pending_id) = pending.id();
+    let out = cli.run(&["recording", "url", &p.to_string(), &pending_id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not archived yet"));
+
+    // Bad input: exit 2 with the reason.
+    for (args, reason) in [
+        (
+            &["calls", "list", "--provider", "twilio"][..],
+            "unknown provider",
+        ),
+        (
+            &["calls", "list", "--since", "last tuesday"],
+            "cannot read time",
+        ),
+        (
+            &["calls", "list", "--phone", "12"],
+            "cannot read phone number",
+        ),
+        (
+            &["calls", "list", "--phone", "4155552671"],
+            "cannot read phone number",
+        ),
+        (
+            &["calls", "list", "--phone", "4155552671", "--country", "ZZ"],
+            "unknown country code",
+        ),
+        (
+            &[
+                "calls",
+                "list",
+                "--since",
+                "2026-11-05",
+                "--until",
+                "2026-11-01",
+            ],
+            "--since must be before --until",
+        ),
+        (&["calls", "list", "--cursor", "bm9wZQ"], "invalid cursor"),
+        (
+            &["calls", "list", "--recording", "copied"],
+            "unknown file state",
+        ),
+        (
+            &["calls", "list", "--limit", "5000"],
+            "limit must be between",
+        ),
+        (
+            &["recording", "url", "voki", "x", "--kind", "video"],
+            "unknown file kind",
+        ),
+    ] {
+        let out = cli.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_input_is_refused_before_any_aws_request() {
+    // A closed port: any request would fail with exit 1 after retries, not 2.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let cli = Cli {
+        endpoint: &endpoint,
+    };
+    let out = cli.run(&["calls", "list", "--phone", "not a number"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read phone number"));
+}
