@@ -238,7 +238,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).single().expect("valid time")
+        Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0)
+            .single()
+            .expect("valid time")
     }
 
     fn file(status: FileStatus) -> FileState {
@@ -311,17 +313,17 @@ mod tests {
         let mut item = Item::new();
         add_index_attributes(&mut item, &Normalized::Call(call), at(1), &Files::new())
             .expect("serializable");
-        assert_eq!(
-            crate::item::get_s(&item, FROM_NUMBER),
-            Some("+14155550100")
+        assert_eq!(crate::item::get_s(&item, FROM_NUMBER), Some("+14155550100"));
+        assert!(
+            !item.contains_key(TO_NUMBER),
+            "unplaceable numbers are not indexed"
         );
-        assert!(!item.contains_key(TO_NUMBER), "unplaceable numbers are not indexed");
         assert_eq!(crate::item::get_s(&item, AGENT_PK), Some("AGENT#hatif#a7"));
         assert_eq!(crate::item::get_s(&item, CALLS_PK), Some("CALLS#hatif"));
         assert!(!item.contains_key(CONTACT_PK));
         assert!(!item.contains_key(FILE_STATE));
-        let summary: Summary = serde_dynamo::from_attribute_value(item[SUMMARY].clone())
-            .expect("summary reads back");
+        let summary: Summary =
+            serde_dynamo::from_attribute_value(item[SUMMARY].clone()).expect("summary reads back");
         let Summary::Call(summary) = summary else {
             panic!("call summary expected")
         };

@@ -146,7 +146,11 @@ impl Dataset {
                 call.agent = Some(Agent {
                     id: format!("agent-{a:02}"),
                     name: Some(format!("Agent {a}")),
-                    kind: if a > 10 { AgentKind::Ai } else { AgentKind::Human },
+                    kind: if a > 10 {
+                        AgentKind::Ai
+                    } else {
+                        AgentKind::Human
+                    },
                 });
             }
             if rng.random_bool(0.7) {
@@ -178,8 +182,8 @@ impl Dataset {
         let mut messages = Vec::new();
         for (conversation, count) in [(BUSY_CONVERSATION, 120), (SMALL_CONVERSATION, 5)] {
             for m in 0..count {
-                let created = (m % 40 != 39)
-                    .then(|| base + Duration::seconds(rng.random_range(0..86_400)));
+                let created =
+                    (m % 40 != 39).then(|| base + Duration::seconds(rng.random_range(0..86_400)));
                 let value = serde_json::json!({
                     "provider": "hatif",
                     "conversation_id": conversation,
@@ -212,11 +216,12 @@ impl Dataset {
             .calls
             .iter()
             .map(|c| (Normalized::Call(c.record.clone()), c.received_at))
-            .chain(
-                self.messages
-                    .iter()
-                    .map(|m| (Normalized::Message(m.clone()), m.created_at.unwrap_or_default())),
-            );
+            .chain(self.messages.iter().map(|m| {
+                (
+                    Normalized::Message(m.clone()),
+                    m.created_at.unwrap_or_default(),
+                )
+            }));
         stream::iter(records)
             .map(|(record, received_at)| async move {
                 let body = serde_json::to_vec(&record)?;
@@ -239,9 +244,11 @@ impl Dataset {
             .try_collect::<Vec<()>>()
             .await?;
 
-        stream::iter(self.calls.iter().filter(|c| {
-            matches!(c.recording, Some(FileStatus::Copied | FileStatus::Failed))
-        }))
+        stream::iter(
+            self.calls
+                .iter()
+                .filter(|c| matches!(c.recording, Some(FileStatus::Copied | FileStatus::Failed))),
+        )
         .map(|call| async move {
             let (pk, sk) = record_key(&Normalized::Call(call.record.clone()));
             let status = call.recording.unwrap_or(FileStatus::Pending);
@@ -266,7 +273,9 @@ impl Dataset {
                     .bucket(store.bucket())
                     .key(key)
                     .content_type("audio/mpeg")
-                    .body(ByteStream::from(recording_content(&call.record.provider_call_id)))
+                    .body(ByteStream::from(recording_content(
+                        &call.record.provider_call_id,
+                    )))
                     .send()
                     .await?;
             }
@@ -288,7 +297,11 @@ impl Dataset {
     /// A conversation's message ids in creation order (messages without a time last, by id).
     pub fn expected_messages(&self, conversation: &str) -> Vec<String> {
         let mut by_key: BTreeMap<(bool, Option<DateTime<Utc>>, String), String> = BTreeMap::new();
-        for m in self.messages.iter().filter(|m| m.conversation_id == conversation) {
+        for m in self
+            .messages
+            .iter()
+            .filter(|m| m.conversation_id == conversation)
+        {
             by_key.insert(
                 (m.created_at.is_none(), m.created_at, m.message_id.clone()),
                 m.message_id.clone(),
