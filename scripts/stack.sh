@@ -17,7 +17,7 @@ VENV="$ROOT/.venv"
 MOTO_PORT=${MOTO_PORT:-4566}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
 STACK_DIR=${STACK_DIR:-${TMPDIR:-/tmp}/callvault-stack-$MOTO_PORT}
-FUNCTIONS=(hatif-call hatif-whatsapp voiceinfra voki postcall)
+FUNCTIONS=(hatif-call hatif-whatsapp voiceinfra voki postcall query-api)
 READY_TIMEOUT=${READY_TIMEOUT:-900}
 
 set -a
@@ -41,13 +41,14 @@ wait_port() {
   done
 }
 
-# Waits until a function answers with the status its own handler gives a GET (405 or 501),
+# Waits until a function answers with the status its own handler gives a GET (405 or 501 for
+# webhooks, 200 for the query API's index),
 # which only happens once cargo lambda watch has built and started it.
 wait_function() {
   local name=$1 deadline=$((SECONDS + READY_TIMEOUT)) code
   while :; do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 "$CALLVAULT_FUNCTIONS_URL/$name/" || true)
-    case "$code" in 405|501) return 0 ;; esac
+    case "$code" in 200|405|501) return 0 ;; esac
     ((SECONDS < deadline)) || { log "$name not served after ${READY_TIMEOUT}s (last status $code); see $STACK_DIR/watch.log"; return 1; }
     sleep 1
   done

@@ -51,11 +51,14 @@ pub fn time(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, InputError
         .ok_or_else(|| InputError::Time(value.to_owned()))
 }
 
+/// A time range `[since, until)`; either end may be open.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Checks that a time range is not empty.
 pub fn range(
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), InputError> {
+) -> Result<TimeRange, InputError> {
     match (since, until) {
         (Some(s), Some(u)) if s >= u => Err(InputError::EmptyRange),
         _ => Ok((since, until)),

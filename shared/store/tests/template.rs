@@ -49,19 +49,85 @@ fn table_keys_stream_and_billing_match_the_schema() {
             )
         })
         .collect();
-    assert_eq!(
-        attributes,
-        [(schema::PARTITION_KEY, "S"), (schema::SORT_KEY, "S")]
-    );
+    let expected: Vec<(&str, &str)> = schema::key_attributes()
+        .into_iter()
+        .map(|name| (name, "S"))
+        .collect();
+    assert_eq!(attributes, expected);
     assert_eq!(
         props["StreamSpecification"]["StreamViewType"],
         schema::STREAM_VIEW_TYPE.as_str()
     );
     assert_eq!(props["BillingMode"], "PAY_PER_REQUEST");
-    assert!(
-        props["GlobalSecondaryIndexes"].is_null(),
-        "the schema declares no indexes yet"
+}
+
+#[test]
+fn indexes_match_the_schema_in_name_keys_and_projection() {
+    let template = template();
+    let indexes = template["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("GlobalSecondaryIndexes list");
+    assert_eq!(indexes.len(), schema::INDEXES.len());
+    for (declared, index) in indexes.iter().zip(schema::INDEXES) {
+        assert_eq!(declared["IndexName"], index.name);
+        let keys: Vec<(&str, &str)> = declared["KeySchema"]
+            .as_sequence()
+            .expect("KeySchema list")
+            .iter()
+            .map(|k| {
+                (
+                    k["AttributeName"].as_str().unwrap_or_default(),
+                    k["KeyType"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [(index.hash, "HASH"), (index.range, "RANGE")],
+            "{}",
+            index.name
+        );
+        assert_eq!(declared["Projection"]["ProjectionType"], "INCLUDE");
+        let projected: Vec<&str> = declared["Projection"]["NonKeyAttributes"]
+            .as_sequence()
+            .expect("NonKeyAttributes list")
+            .iter()
+            .filter_map(|a| a.as_str())
+            .collect();
+        assert_eq!(projected, index.projected, "{}", index.name);
+    }
+}
+
+/// What the local stack creates is what the schema says (read back from the emulator).
+#[tokio::test]
+async fn the_local_table_has_the_schema_indexes() -> anyhow::Result<()> {
+    let emulator = callvault_testkit::Emulator::start()?;
+    let sdk = emulator.sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    schema::create_table(&ddb, "t").await?;
+    let table = ddb
+        .describe_table()
+        .table_name("t")
+        .send()
+        .await?
+        .table
+        .expect("described");
+    let mut names: Vec<String> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name().map(str::to_owned))
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = schema::INDEXES.iter().map(|i| i.name.to_owned()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(
+        table
+            .stream_specification()
+            .and_then(|s| s.stream_view_type()),
+        Some(&schema::STREAM_VIEW_TYPE)
     );
+    Ok(())
 }
 
 #[test]

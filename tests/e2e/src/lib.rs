@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use callvault_records::{CallRecord, Normalized, Provider};
+use callvault_store::files::{FileStatus, Files};
 use callvault_store::{schema, RecordStore, Stored};
 use callvault_verify::{HmacSha256Hex, Keyring};
 
@@ -102,6 +103,29 @@ impl Stack {
             },
             None => None,
         })
+    }
+
+    /// The files of a call once none is pending any more (the copier has run), waiting up to
+    /// 60 s.
+    pub async fn files_when_settled(
+        &self,
+        provider: Provider,
+        call_id: &str,
+    ) -> anyhow::Result<Files> {
+        for _ in 0..300 {
+            if let Some((_, stored)) = self.call(provider, call_id).await? {
+                if !stored.files.is_empty()
+                    && stored
+                        .files
+                        .values()
+                        .all(|f| f.status != FileStatus::Pending)
+                {
+                    return Ok(stored.files);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        anyhow::bail!("files of {call_id} still pending after 60 s")
     }
 
     /// Rejected deliveries kept today for `provider`.

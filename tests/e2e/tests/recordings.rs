@@ -2,36 +2,13 @@
 //! ends, through the table's stream and the real copier function, with the recording in the
 //! bucket byte for byte and the record marked copied.
 
-use std::time::Duration;
-
 use callvault_e2e::{sign, Stack};
 use callvault_records::Provider;
-use callvault_store::files::{FileKind, FileStatus, Files};
+use callvault_store::files::{FileKind, FileStatus};
 use callvault_testkit::SourceServer;
 use callvault_verify::HmacSha256Hex;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-
-async fn files_when_settled(
-    stack: &Stack,
-    provider: Provider,
-    call_id: &str,
-) -> anyhow::Result<Files> {
-    for _ in 0..300 {
-        if let Some((_, stored)) = stack.call(provider, call_id).await? {
-            if !stored.files.is_empty()
-                && stored
-                    .files
-                    .values()
-                    .all(|f| f.status != FileStatus::Pending)
-            {
-                return Ok(stored.files);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    anyhow::bail!("files of {call_id} still pending after 60 s")
-}
 
 #[tokio::test]
 async fn recording_is_archived_byte_identical_and_the_record_marked_copied() -> anyhow::Result<()> {
@@ -56,7 +33,9 @@ async fn recording_is_archived_byte_identical_and_the_record_marked_copied() -> 
         .await?;
     assert_eq!(status, 200);
 
-    let files = files_when_settled(&stack, Provider::VoiceInfra, "e2e-recording-1").await?;
+    let files = stack
+        .files_when_settled(Provider::VoiceInfra, "e2e-recording-1")
+        .await?;
     let recording = &files[&FileKind::Recording];
     let sha = hex::encode(Sha256::digest(&audio));
     assert_eq!(recording.status, FileStatus::Copied, "{recording:?}");
@@ -90,7 +69,9 @@ async fn a_missing_recording_ends_failed_with_the_reason() -> anyhow::Result<()>
         .post_to("postcall", &format!("?token={token}"), &[], body)
         .await?;
     assert_eq!(status, 200);
-    let files = files_when_settled(&stack, Provider::PostCall, "e2e-recording-404").await?;
+    let files = stack
+        .files_when_settled(Provider::PostCall, "e2e-recording-404")
+        .await?;
     let recording = &files[&FileKind::Recording];
     assert_eq!(
         (recording.status, recording.error.as_deref()),

@@ -209,6 +209,16 @@ impl Dataset {
         }
     }
 
+    /// The same data without recordings (for a stack whose copier would otherwise try to
+    /// fetch them).
+    pub fn without_files(mut self) -> Self {
+        for call in &mut self.calls {
+            call.record.recording = None;
+            call.recording = None;
+        }
+        self
+    }
+
     /// Ingests everything into `store` (16 at a time), then settles the recordings' copy
     /// states (copied ones get their object in the bucket).
     pub async fn load(&self, store: &RecordStore, s3: &aws_sdk_s3::Client) -> anyhow::Result<()> {
