@@ -76,8 +76,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## lint-infra: cfn-lint (template and its translation), sam validate --lint, checkov, self-test.
-lint-infra: venv-infra
+## lint-infra: the OpenAPI document, cfn-lint (template and its translation), sam validate --lint,
+## checkov, self-test.
+lint-infra: venv venv-infra
+	$(VENV)/bin/openapi-spec-validator docs/openapi.yaml
 	scripts/lint-infra.sh
 
 ## sam-build-check: `sam build` of every function with cargo-lambda, cheaply (debug, x86_64,

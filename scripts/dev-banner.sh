@@ -14,7 +14,7 @@ callvault is running locally.
   AWS emulator (DynamoDB, S3): http://127.0.0.1:$MOTO_PORT   table: $TABLE_NAME   bucket: $BUCKET_NAME
   Function URLs:
 TXT
-for f in hatif-call hatif-whatsapp voiceinfra voki postcall; do printf '    %-15s %s/%s/\n' "$f" "$base" "$f"; done
+for f in hatif-call hatif-whatsapp voiceinfra voki postcall query-api; do printf '    %-15s %s/%s/\n' "$f" "$base" "$f"; done
 echo
 echo "Send each provider's documented example (authenticated with the dev secrets in dev.env):"
 echo
@@ -30,7 +30,11 @@ echo "# Post-call webhook (shared token)"
 example postcall postcall.json --secrets-var POSTCALL_TOKENS
 cat <<TXT
 
-Read a record back:
-  AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \\
-    .venv/bin/python -c "import boto3; print(boto3.resource('dynamodb').Table('$TABLE_NAME').get_item(Key={'pk':'CALL#voiceinfra#call_01HXYZ123456','sk':'CALL'}).get('Item'))"
+Read the records back with the callvault CLI (same flags against AWS, minus --endpoint-url):
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+  target/debug/callvault --endpoint-url http://127.0.0.1:$MOTO_PORT calls list --since 7days
+  target/debug/callvault --endpoint-url http://127.0.0.1:$MOTO_PORT calls get voiceinfra call_01HXYZ123456
+  target/debug/callvault --endpoint-url http://127.0.0.1:$MOTO_PORT --json messages list --conversation <conversation id>
+or through the query API (IAM auth is AWS's job; locally there is none):
+  curl -s '$base/query-api/calls?limit=5'
 TXT

@@ -507,30 +507,6 @@ impl RecordStore {
         out.item.as_ref().map(parse_stored).transpose()
     }
 
-    /// The messages of one conversation, oldest first (by `created_at`, then message id;
-    /// messages without a creation time sort last).
-    pub async fn conversation_messages(
-        &self,
-        provider: callvault_records::Provider,
-        conversation_id: &str,
-    ) -> Result<Vec<MessageRecord>, StoreError> {
-        let pk = crate::schema::conversation_pk(provider, conversation_id);
-        let mut messages = Vec::new();
-        for item in self.query_prefix(&pk, "MSG#").await? {
-            if let Normalized::Message(m) = parse_record(&item)? {
-                messages.push(m);
-            }
-        }
-        messages.sort_by(|a, b| {
-            (a.created_at.is_none(), a.created_at, &a.message_id).cmp(&(
-                b.created_at.is_none(),
-                b.created_at,
-                &b.message_id,
-            ))
-        });
-        Ok(messages)
-    }
-
     /// The delivery events kept under a record's partition, in key order.
     pub async fn events(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
         self.query_prefix(pk, EVENT_PREFIX).await
