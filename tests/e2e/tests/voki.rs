@@ -189,3 +189,112 @@ async fn customer_created_makes_a_contact_and_unknown_events_are_kept_with_422(
         .any(|item| item["body"].as_b().ok().map(|b| b.as_ref()) == Some(&body[..])));
     Ok(())
 }
+
+/// 100 deliveries of one call (its four stages, each under two delivery ids, each resent many
+/// times) sent 20 at a time in a random order end in one record equal to applying each stage
+/// once, with each delivery applied exactly once. Repeated with several seeds.
+#[tokio::test]
+async fn a_hundred_concurrent_deliveries_of_one_call_end_in_one_correct_record(
+) -> anyhow::Result<()> {
+    use futures_util::{stream, StreamExt};
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+
+    let stack = Stack::from_env().await?;
+    let stages = [
+        (
+            "call.created",
+            "2026-11-21T09:00:00Z",
+            json!({"status": "waiting"}),
+        ),
+        (
+            "call.assigned",
+            "2026-11-21T09:00:30Z",
+            json!({"status": "assigned", "attendant_id": "att-9"}),
+        ),
+        (
+            "call.started",
+            "2026-11-21T09:01:00Z",
+            json!({"status": "in_progress", "attendant_id": "att-9"}),
+        ),
+        (
+            "call.completed",
+            "2026-11-21T09:04:00Z",
+            json!({"status": "completed", "attendant_id": "att-9", "duration_seconds": 180}),
+        ),
+    ];
+    for seed in [1_u64, 2, 3, 4] {
+        let call_id = format!("e2e-concurrent-{seed}");
+        let bodies: Vec<Vec<u8>> = stages
+            .iter()
+            .map(|(event, at, extra)| {
+                let mut data = json!({"id": call_id, "department_id": "dep-2"});
+                data.as_object_mut()
+                    .expect("object")
+                    .extend(extra.as_object().expect("object").clone());
+                serde_json::to_vec(&json!({"event": event, "timestamp": at, "data": data}))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut deliveries: Vec<(usize, String)> = (0..100)
+            .map(|i| (i % 4, format!("{call_id}-{}-{}", i % 4, (i / 4) % 2)))
+            .collect();
+        deliveries.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+
+        let replies: Vec<anyhow::Result<(u16, serde_json::Value)>> = stream::iter(deliveries)
+            .map(|(stage, delivery)| {
+                let (stack, body, event) = (&stack, bodies[stage].clone(), stages[stage].0);
+                async move {
+                    stack
+                        .post("voki", &headers(&body, event, &delivery), body)
+                        .await
+                }
+            })
+            .buffer_unordered(20)
+            .collect()
+            .await;
+        let mut stored = 0;
+        for reply in replies {
+            match reply? {
+                (200, r) if r == json!({"status": "stored"}) => stored += 1,
+                (200, r) if r == json!({"status": "duplicate"}) => {}
+                other => anyhow::bail!("seed {seed}: unexpected reply {other:?}"),
+            }
+        }
+        assert_eq!(
+            stored, 8,
+            "seed {seed}: each of the 8 deliveries applied once"
+        );
+
+        let expected = bodies
+            .iter()
+            .map(|b| callvault_records::voki::parse(b).map(callvault_records::voki::normalize))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .reduce(Normalized::merge)
+            .expect("four stages");
+        let Normalized::Call(expected) = expected else {
+            anyhow::bail!("voki call events normalize to calls")
+        };
+        let (call, record) = stack.call(Provider::Voki, &call_id).await?.expect("stored");
+        assert_eq!(call, expected, "seed {seed}");
+        assert_eq!(call.status, CallStatus::Completed);
+        let mut ids = record.delivery_ids.clone();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            (record.delivery_ids.len(), ids.len()),
+            (8, 8),
+            "seed {seed}"
+        );
+        assert_eq!(record.version, 8);
+        assert_eq!(
+            stack
+                .store
+                .events(&format!("CALL#voki#{call_id}"))
+                .await?
+                .len(),
+            8
+        );
+    }
+    Ok(())
+}
