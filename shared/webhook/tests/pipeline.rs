@@ -225,3 +225,101 @@ async fn rejected_deliveries_replay_once_they_parse() -> anyhow::Result<()> {
     assert_eq!(call.status, CallStatus::Completed);
     Ok(())
 }
+
+/// The emulator stopped mid-run (DynamoDB and S3 both gone): every function answers 503,
+/// including the post-call webhook, whose spool is unreachable too, so nothing is
+/// acknowledged that is not durable.
+#[tokio::test]
+async fn every_function_answers_503_once_the_emulator_is_stopped() -> anyhow::Result<()> {
+    use callvault_webhook::adapters::{HatifCall, HatifWhatsApp, Voki};
+
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let keyring = || Keyring::from_json(r#"{"secrets":{"k":"s"}}"#);
+    let voiceinfra = Webhook::new(
+        VoiceInfra(Signing::Required(keyring()?)),
+        store.clone(),
+        1 << 20,
+    );
+    let hatif_call = Webhook::new(
+        HatifCall(Signing::Required(keyring()?)),
+        store.clone(),
+        1 << 20,
+    );
+    let hatif_whatsapp = Webhook::new(
+        HatifWhatsApp(Signing::Required(keyring()?)),
+        store.clone(),
+        1 << 20,
+    );
+    let voki = Webhook::new(Voki(keyring()?), store.clone(), 1 << 20);
+    let postcall = postcall(store.clone())?;
+
+    let hatif_call_body = include_bytes!("../../../tests/fixtures/hatif-call.json");
+    let whatsapp_body = include_bytes!("../../../tests/fixtures/hatif-whatsapp.json");
+    let voki_body = include_bytes!("../../../tests/fixtures/voki-call-completed.json");
+    let sig = |scheme: HmacSha256Hex, body: &[u8]| scheme.sign(&Secret::new("s"), body);
+
+    // Working before the stop.
+    let first = sig(HmacSha256Hex::BARE, VOICEINFRA_SEED);
+    let (status, _) = respond(
+        &voiceinfra,
+        post("/", &[("x-voiceinfra-signature", &first)], VOICEINFRA_SEED),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    drop(emulator);
+    let unavailable = (
+        503,
+        serde_json::json!({"error": "storage unavailable, retry later"}),
+    );
+    let hatif_sig = sig(HmacSha256Hex::BARE, hatif_call_body);
+    assert_eq!(
+        respond(
+            &hatif_call,
+            post("/", &[("x-voxa-signature", &hatif_sig)], hatif_call_body)
+        )
+        .await,
+        unavailable,
+        "hatif-call"
+    );
+    let whatsapp_sig = sig(HmacSha256Hex::BARE, whatsapp_body);
+    assert_eq!(
+        respond(
+            &hatif_whatsapp,
+            post("/", &[("x-voxa-signature", &whatsapp_sig)], whatsapp_body)
+        )
+        .await,
+        unavailable,
+        "hatif-whatsapp"
+    );
+    let voki_sig = sig(HmacSha256Hex::SHA256_PREFIXED, voki_body);
+    assert_eq!(
+        respond(
+            &voki,
+            post(
+                "/",
+                &[("x-voki-signature", &voki_sig), ("x-voki-delivery", "d-1")],
+                voki_body
+            )
+        )
+        .await,
+        unavailable,
+        "voki"
+    );
+    let resend = respond(
+        &voiceinfra,
+        post("/", &[("x-voiceinfra-signature", &first)], VOICEINFRA_SEED),
+    )
+    .await;
+    assert_eq!(
+        resend, unavailable,
+        "voiceinfra: even a duplicate cannot be confirmed"
+    );
+    assert_eq!(
+        respond(&postcall, post("/?token=tok", &[], POSTCALL_SEED)).await,
+        unavailable,
+        "postcall: the spool is down too"
+    );
+    Ok(())
+}
