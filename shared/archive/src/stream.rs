@@ -180,17 +180,7 @@ mod tests {
 
     #[test]
     fn outcomes_update_the_file_state() {
-        let fresh = || FileState {
-            source_url: "https://h/a".into(),
-            s3_key: "k".into(),
-            status: FileStatus::Pending,
-            attempts: 0,
-            size: None,
-            sha256: None,
-            content_type: None,
-            error: None,
-            copied_at: None,
-        };
+        let fresh = || FileState::pending("https://h/a", "k");
         let mut s = fresh();
         apply(&mut s, &Err(CopyError::Status(503)));
         assert_eq!((s.status, s.attempts), (FileStatus::Pending, 1));

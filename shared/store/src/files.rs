@@ -74,6 +74,23 @@ pub struct FileState {
     pub copied_at: Option<String>,
 }
 
+impl FileState {
+    /// A file waiting for its first copy attempt.
+    pub fn pending(source_url: impl Into<String>, s3_key: impl Into<String>) -> Self {
+        Self {
+            source_url: source_url.into(),
+            s3_key: s3_key.into(),
+            status: FileStatus::Pending,
+            attempts: 0,
+            size: None,
+            sha256: None,
+            content_type: None,
+            error: None,
+            copied_at: None,
+        }
+    }
+}
+
 /// The files of a record, by kind.
 pub type Files = BTreeMap<FileKind, FileState>;
 
@@ -171,17 +188,9 @@ pub fn with_new_files(
     received_at: DateTime<Utc>,
 ) -> Files {
     for (kind, source_url, s3_key) in files_of(record, received_at) {
-        existing.entry(kind).or_insert(FileState {
-            source_url,
-            s3_key,
-            status: FileStatus::Pending,
-            attempts: 0,
-            size: None,
-            sha256: None,
-            content_type: None,
-            error: None,
-            copied_at: None,
-        });
+        existing
+            .entry(kind)
+            .or_insert_with(|| FileState::pending(source_url, s3_key));
     }
     existing
 }

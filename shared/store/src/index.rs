@@ -245,15 +245,8 @@ mod tests {
 
     fn file(status: FileStatus) -> FileState {
         FileState {
-            source_url: "https://example.test/a.mp3".into(),
-            s3_key: "k".into(),
             status,
-            attempts: 0,
-            size: None,
-            sha256: None,
-            content_type: None,
-            error: None,
-            copied_at: None,
+            ..FileState::pending("https://example.test/a.mp3", "k")
         }
     }
 

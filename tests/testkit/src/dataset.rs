@@ -57,15 +57,8 @@ impl SeededCall {
             files.insert(
                 FileKind::Recording,
                 callvault_store::files::FileState {
-                    source_url: String::new(),
-                    s3_key: String::new(),
                     status,
-                    attempts: 0,
-                    size: None,
-                    sha256: None,
-                    content_type: None,
-                    error: None,
-                    copied_at: None,
+                    ..callvault_store::files::FileState::pending("", "")
                 },
             );
         }
