@@ -37,12 +37,14 @@ dev: venv
 	echo "Press Ctrl-C to stop." && tail -n 0 -f $${TMPDIR:-/tmp}/callvault-stack-$${MOTO_PORT:-4566}/watch.log
 
 ## test: lint, template checks, sam build, unit tests, storage tests against the emulator,
-## end-to-end tests through cargo lambda watch.
-test: venv venv-infra
-	$(MAKE) lint
+## end-to-end tests through cargo lambda watch. Independent steps overlap (each one's output is
+## printed whole when it ends): the infrastructure venvs install while clippy runs, and
+## `sam build` compiles at low priority while the storage tests wait on the emulator.
+test: venv
+	$(MAKE) -j2 --output-sync=target lint venv-infra
 	$(MAKE) lint-infra
-	$(MAKE) sam-build-check
-	$(MAKE) test-unit
+	cargo test --workspace --no-run
+	$(MAKE) -j2 --output-sync=target sam-build-check test-unit
 	$(MAKE) test-e2e
 
 test-unit: venv

@@ -10,8 +10,8 @@
 #   scripts/sam-build.sh release   what `make deploy` runs: release mode, ARCH (default arm64),
 #                                  output in .aws-sam/build.
 #
-# Both compile into the workspace's target/ (CARGO_TARGET_DIR to change it), under
-# target/<triple>/, so later builds are incremental. Runs at the lowest CPU priority.
+# `release` compiles into the workspace's target/ under target/<triple>/, `check` into
+# target/sam-check/ (CARGO_TARGET_DIR to change either), so later builds are incremental. Runs at the lowest CPU priority.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +52,9 @@ case "$mode" in
     export SAM_BUILD_MODE=debug
     # No debug info: the check only needs the binaries to build and link.
     export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-0}
+    # A target directory of its own, so that `make test` can run this beside `cargo test`
+    # without the two waiting on each other's build-directory lock.
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/sam-check}
     ;;
   release)
     arch=${ARCH:-arm64}
