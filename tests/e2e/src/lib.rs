@@ -136,6 +136,25 @@ impl Stack {
             .query_prefix(&schema::rejected_pk(provider, &day), "")
             .await?)
     }
+
+    /// The reason under which a delivery of exactly `body` was kept today for `provider`
+    /// (kept deliveries are keyed by the SHA-256 of their body), if it was.
+    pub async fn kept_reason(
+        &self,
+        provider: Provider,
+        body: &[u8],
+    ) -> anyhow::Result<Option<String>> {
+        let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+        let items = self
+            .store
+            .query_prefix(&schema::rejected_pk(provider, &day), &digest)
+            .await?;
+        Ok(items.into_iter().find_map(|item| {
+            let reason = item.get("reason")?.as_s().ok()?.clone();
+            Some(reason)
+        }))
+    }
 }
 
 /// Signs `body` the way the provider does with `scheme`, using the secret for `key` (a Hatif
