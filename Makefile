@@ -9,7 +9,7 @@ VENV_CHECKOV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: dev test test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean
+.PHONY: dev test test-stack test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -36,20 +36,26 @@ dev: venv
 	scripts/stack.sh up && scripts/dev-banner.sh && \
 	echo "Press Ctrl-C to stop." && tail -n 0 -f $${TMPDIR:-/tmp}/callvault-stack-$${MOTO_PORT:-4566}/watch.log
 
-## test: lint, template checks, sam build, unit tests, storage tests against the emulator,
-## end-to-end tests through cargo lambda watch. Independent steps overlap (each one's output is
-## printed whole when it ends): the infrastructure venvs install while clippy runs, and
-## `sam build` compiles at low priority while the storage tests wait on the emulator.
+## test: lint, template checks, sam build, and every test of the workspace (unit, storage against
+## the emulator, end to end through cargo lambda watch) in one `cargo test` run, so the
+## workspace is built once. Independent steps overlap (each one's output is printed whole when
+## it ends): the infrastructure venvs install while clippy runs, and `sam build` compiles at low
+## priority while the tests wait on the emulator and the functions.
 test: venv
 	$(MAKE) -j2 --output-sync=target lint venv-infra
 	$(MAKE) lint-infra
 	cargo test --workspace --no-run
-	$(MAKE) -j2 --output-sync=target sam-build-check test-unit
-	$(MAKE) test-e2e
+	$(MAKE) -j2 --output-sync=target sam-build-check test-stack
 
+## test-stack: start the local stack, run every test of the workspace, stop the stack.
+test-stack: venv
+	MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000} scripts/stack.sh test
+
+## test-unit: the tests that need no served functions (storage tests start their own emulator).
 test-unit: venv
 	cargo test --workspace --exclude callvault-e2e
 
+## test-e2e: only the end-to-end tests, against a stack started for them.
 test-e2e: venv
 	MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000} scripts/stack.sh e2e
 

@@ -5,6 +5,7 @@
 #                            and pump the table's stream to the recording copier
 #   scripts/stack.sh down    stop both
 #   scripts/stack.sh e2e     up, run the end-to-end tests, down (whatever happens)
+#   scripts/stack.sh test    up, run every test of the workspace, down (whatever happens)
 #
 # Ports: MOTO_PORT (default 4566), LAMBDA_PORT (default 9000). Logs and pid files go to
 # STACK_DIR (default /tmp/callvault-stack-$MOTO_PORT), outside the tree that cargo lambda
@@ -118,5 +119,10 @@ case "${1:-}" in
     up
     cargo test -p callvault-e2e -- --test-threads 4
     ;;
-  *) echo "usage: $0 up|down|e2e" >&2; exit 2 ;;
+  test)
+    trap down EXIT
+    up
+    cargo test --workspace -- --test-threads 4
+    ;;
+  *) echo "usage: $0 up|down|e2e|test" >&2; exit 2 ;;
 esac
