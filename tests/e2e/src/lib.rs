@@ -105,6 +105,31 @@ impl Stack {
         })
     }
 
+    /// Sends a signed VoiceInfra delivery of call `call_id` (started 2026-11-20 09:00 UTC)
+    /// whose recording is at `recording_url`, and returns the call's files once the copier has
+    /// settled them.
+    pub async fn voiceinfra_call_with_recording(
+        &self,
+        call_id: &str,
+        recording_url: &str,
+    ) -> anyhow::Result<Files> {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "call_id": call_id, "start_time": "2026-11-20T09:00:00Z",
+            "recording_url": recording_url, "call_outcome": "answered"
+        }))?;
+        let signature = sign(
+            "VOICEINFRA_WEBHOOK_SECRETS",
+            None,
+            HmacSha256Hex::BARE,
+            &body,
+        )?;
+        let (status, reply) = self
+            .post("voiceinfra", &[("x-voiceinfra-signature", signature)], body)
+            .await?;
+        anyhow::ensure!(status == 200, "voiceinfra answered {status}: {reply}");
+        self.files_when_settled(Provider::VoiceInfra, call_id).await
+    }
+
     /// The files of a call once none is pending any more (the copier has run), waiting up to
     /// 60 s.
     pub async fn files_when_settled(

@@ -1,14 +1,13 @@
 //! The query API function served by cargo lambda watch: every route against a seeded data
 //! set, every response (success and error) checked against `docs/openapi.yaml`.
 
-use callvault_e2e::{sign, Stack};
+use callvault_e2e::Stack;
 use callvault_records::Provider;
 use callvault_store::files::FileKind;
 use callvault_testkit::dataset::{numbers_of, Dataset, SeededCall, BUSY_CONVERSATION};
 use callvault_testkit::SourceServer;
-use callvault_verify::HmacSha256Hex;
 use chrono::{TimeZone, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The OpenAPI document and the routes' response schemas.
 struct OpenApi(Value);
@@ -228,22 +227,8 @@ async fn every_route_answers_as_documented() -> anyhow::Result<()> {
     let server = SourceServer::start().await?;
     let audio: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
     server.add("query.mp3", audio.clone(), "audio/mpeg");
-    let body = serde_json::to_vec(&json!({
-        "call_id": "e2e-query-recording", "start_time": "2026-11-20T09:00:00Z",
-        "recording_url": server.url("/files/query.mp3"), "call_outcome": "answered"
-    }))?;
-    let signature = sign(
-        "VOICEINFRA_WEBHOOK_SECRETS",
-        None,
-        HmacSha256Hex::BARE,
-        &body,
-    )?;
-    let (status, _) = stack
-        .post("voiceinfra", &[("x-voiceinfra-signature", signature)], body)
-        .await?;
-    assert_eq!(status, 200);
     let files = stack
-        .files_when_settled(Provider::VoiceInfra, "e2e-query-recording")
+        .voiceinfra_call_with_recording("e2e-query-recording", &server.url("/files/query.mp3"))
         .await?;
     assert_eq!(
         files[&FileKind::Recording].status,

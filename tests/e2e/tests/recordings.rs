@@ -2,11 +2,10 @@
 //! ends, through the table's stream and the real copier function, with the recording in the
 //! bucket byte for byte and the record marked copied.
 
-use callvault_e2e::{sign, Stack};
+use callvault_e2e::Stack;
 use callvault_records::Provider;
 use callvault_store::files::{FileKind, FileStatus};
 use callvault_testkit::SourceServer;
-use callvault_verify::HmacSha256Hex;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -18,23 +17,8 @@ async fn recording_is_archived_byte_identical_and_the_record_marked_copied() -> 
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     server.add("call.mp3", audio.clone(), "audio/mpeg");
-    let body = serde_json::to_vec(&json!({
-        "call_id": "e2e-recording-1", "start_time": "2026-11-20T09:00:00Z",
-        "recording_url": server.url("/files/call.mp3"), "call_outcome": "answered"
-    }))?;
-    let signature = sign(
-        "VOICEINFRA_WEBHOOK_SECRETS",
-        None,
-        HmacSha256Hex::BARE,
-        &body,
-    )?;
-    let (status, _) = stack
-        .post("voiceinfra", &[("x-voiceinfra-signature", signature)], body)
-        .await?;
-    assert_eq!(status, 200);
-
     let files = stack
-        .files_when_settled(Provider::VoiceInfra, "e2e-recording-1")
+        .voiceinfra_call_with_recording("e2e-recording-1", &server.url("/files/call.mp3"))
         .await?;
     let recording = &files[&FileKind::Recording];
     let sha = hex::encode(Sha256::digest(&audio));
