@@ -85,13 +85,7 @@ impl Adapter for HatifCall {
         request: RequestView<'_>,
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
-        let channel = hatif::channel_id(body.body());
-        self.0.verify(
-            HmacSha256Hex::BARE,
-            request.header(hatif::SIGNATURE_HEADER),
-            channel.as_deref(),
-            body,
-        )
+        hatif_authenticate(&self.0, request, body)
     }
 
     fn ingest(
@@ -109,6 +103,22 @@ impl Adapter for HatifCall {
     }
 }
 
+/// Hatif's signature, shared by its call and WhatsApp webhooks: bare lowercase hex in
+/// `X-Voxa-Signature`, with the secret of the body's `channelId` (or the default one).
+fn hatif_authenticate(
+    signing: &Signing,
+    request: RequestView<'_>,
+    body: Unverified,
+) -> Result<Verified, VerifyError> {
+    let channel = hatif::channel_id(body.body());
+    signing.verify(
+        HmacSha256Hex::BARE,
+        request.header(hatif::SIGNATURE_HEADER),
+        channel.as_deref(),
+        body,
+    )
+}
+
 /// Hatif WhatsApp message webhook: same signature as calls; idempotent by message id and
 /// status, so each status update is applied once.
 #[derive(Debug, Clone)]
@@ -123,13 +133,7 @@ impl Adapter for HatifWhatsApp {
         request: RequestView<'_>,
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
-        let channel = hatif::channel_id(body.body());
-        self.0.verify(
-            HmacSha256Hex::BARE,
-            request.header(hatif::SIGNATURE_HEADER),
-            channel.as_deref(),
-            body,
-        )
+        hatif_authenticate(&self.0, request, body)
     }
 
     fn ingest(
