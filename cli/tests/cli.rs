@@ -180,12 +180,7 @@ async fn every_command_and_format_against_the_emulator() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("recording.mp3");
     let file_arg = file.to_string_lossy().into_owned();
-    let out = cli.run(&["recording", "download", &provider, &id, "-o", &file_arg]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli.ok(&["recording", "download", &provider, &id, "-o", &file_arg]);
     assert_eq!(std::fs::read(&file)?, recording_content(&id));
     let out = cli.run(&["recording", "download", &provider, &id, "-o", "-"]);
     assert_eq!(out.stdout, recording_content(&id));

@@ -12,7 +12,7 @@
 
 #![no_main]
 
-use callvault_fuzz::{check_call_record, check_parse_error, is_json_object};
+use callvault_fuzz::{accepted, check_call_record};
 use callvault_records::duration::parse_hms;
 use callvault_records::{hatif, AgentKind, CallStatus, Provider};
 use libfuzzer_sys::fuzz_target;
@@ -41,14 +41,9 @@ fuzz_target!(|body: &[u8]| {
         check_duration(text);
     }
     let channel = hatif::channel_id(body);
-    let payload = match hatif::call::parse(body) {
-        Ok(payload) => payload,
-        Err(err) => return check_parse_error(&err),
+    let Some(payload) = accepted(body, hatif::call::parse) else {
+        return;
     };
-    assert!(
-        is_json_object(body),
-        "accepted a body that is not a JSON object"
-    );
     assert_eq!(
         channel, payload.channel_id,
         "secret chosen for another channel"

@@ -116,7 +116,8 @@ fuzz_target!(|input: Input<'_>| {
     );
 
     // As the adapter reads it: the query parameter wins over the header.
-    let presented = from_query.as_deref().or(from_header);
+    let presented = SharedToken::presented(Some(input.query), Some(input.authorization));
+    let presented = presented.as_deref();
     match SharedToken::verify(presented, &tokens) {
         Ok(id) => {
             let presented = presented.expect("verified");

@@ -8,19 +8,14 @@
 
 #![no_main]
 
-use callvault_fuzz::{check_call_record, check_parse_error, is_json_object};
+use callvault_fuzz::{accepted, check_call_record};
 use callvault_records::{voiceinfra, Provider};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
-    let payload = match voiceinfra::parse(body) {
-        Ok(payload) => payload,
-        Err(err) => return check_parse_error(&err),
+    let Some(payload) = accepted(body, voiceinfra::parse) else {
+        return;
     };
-    assert!(
-        is_json_object(body),
-        "accepted a body that is not a JSON object"
-    );
     let call_id = payload.call_id.clone();
     let outcome = payload.call_outcome.clone();
     let record = voiceinfra::normalize(payload);

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 /// rejects in a `Value` but skips unchecked in fields a payload type ignores (as JavaScript's
 /// and Python's parsers accept them). Such escapes are replaced by `\u0000` before the check,
 /// so only bodies that are not JSON by the grammar count as not JSON.
-pub fn is_json_object(body: &[u8]) -> bool {
+fn is_json_object(body: &[u8]) -> bool {
     let mut body = body.to_vec();
     let mut i = 0;
     while i + 6 <= body.len() {
@@ -39,6 +39,24 @@ pub fn is_json_object(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(&body).is_ok_and(|v| v.is_object())
 }
 
+/// Parses `body` with a provider's `parse`: a rejection is checked with [`check_parse_error`]
+/// and gives `None`; an accepted body must be a JSON object.
+pub fn accepted<T>(body: &[u8], parse: impl FnOnce(&[u8]) -> Result<T, ParseError>) -> Option<T> {
+    match parse(body) {
+        Ok(payload) => {
+            assert!(
+                is_json_object(body),
+                "accepted a body that is not a JSON object"
+            );
+            Some(payload)
+        }
+        Err(err) => {
+            check_parse_error(&err);
+            None
+        }
+    }
+}
+
 /// `line N column M` with decimal N and M.
 fn is_position(text: &str) -> bool {
     let Some(rest) = text.strip_prefix("line ") else {
@@ -53,7 +71,7 @@ fn is_position(text: &str) -> bool {
 
 /// A parse error describes the problem by category, position and field name only: the
 /// response and the logs must never carry body content.
-pub fn check_parse_error(err: &ParseError) {
+fn check_parse_error(err: &ParseError) {
     match err {
         ParseError::Invalid(message) => {
             let ok = message == "expected a JSON object"
@@ -117,6 +135,30 @@ where
     );
 }
 
+/// `record` merged with itself is itself, and so is `record` merged with `empty` (a record of
+/// the same identity and nothing else) in either order.
+fn check_merge_identities<T>(record: &T, empty: T, merge: fn(T, T) -> T)
+where
+    T: Clone + PartialEq + std::fmt::Debug,
+{
+    assert_eq!(
+        merge(record.clone(), record.clone()),
+        *record,
+        "merge with itself"
+    );
+    assert_eq!(
+        merge(record.clone(), empty.clone()),
+        *record,
+        "merge with an empty record"
+    );
+    // Whichever side it is on, the record has the later (or the same) stage and every value.
+    assert_eq!(
+        merge(empty, record.clone()),
+        *record,
+        "empty record merged first"
+    );
+}
+
 /// Checks a normalized call record (see the module documentation).
 pub fn check_call_record(record: &CallRecord) {
     assert!(!record.provider_call_id.trim().is_empty());
@@ -124,23 +166,8 @@ pub fn check_call_record(record: &CallRecord) {
         assert!(score.is_finite(), "score {score} is not a finite number");
     }
     check_round_trip(record, Normalized::Call(record.clone()));
-    assert_eq!(
-        record.clone().merge(record.clone()),
-        *record,
-        "merge with itself"
-    );
     let empty = CallRecord::new(record.provider, record.provider_call_id.clone());
-    assert_eq!(
-        record.clone().merge(empty.clone()),
-        *record,
-        "merge with an empty record"
-    );
-    // Whichever side it is on, the record has the later (or the same) stage and every value.
-    assert_eq!(
-        empty.merge(record.clone()),
-        *record,
-        "empty record merged first"
-    );
+    check_merge_identities(record, empty, CallRecord::merge);
 }
 
 /// An empty message record with the identity of `record`.
@@ -175,22 +202,7 @@ pub fn check_message_record(record: &MessageRecord) {
     assert!(!record.conversation_id.trim().is_empty());
     assert!(!record.message_id.trim().is_empty());
     check_round_trip(record, Normalized::Message(record.clone()));
-    assert_eq!(
-        record.clone().merge(record.clone()),
-        *record,
-        "merge with itself"
-    );
-    let empty = empty_message(record);
-    assert_eq!(
-        record.clone().merge(empty.clone()),
-        *record,
-        "merge with an empty record"
-    );
-    assert_eq!(
-        empty.merge(record.clone()),
-        *record,
-        "empty record merged first"
-    );
+    check_merge_identities(record, empty_message(record), MessageRecord::merge);
 }
 
 /// Checks a normalized contact record (see the module documentation).
@@ -219,13 +231,14 @@ pub fn check_contact_record(record: &ContactRecord) {
     );
 }
 
-/// Folds `records` with `merge` in every order given by `orders` and checks that every order
-/// gives the same record, which is returned.
-pub fn merge_in_orders<T, F>(records: &[T], orders: &[Vec<usize>], merge: F) -> T
+/// Folds `records` with `merge` in every order and checks that every order gives the same
+/// record, which is returned.
+pub fn merge_in_every_order<T, F>(records: &[T], merge: F) -> T
 where
     T: Clone + PartialEq + std::fmt::Debug,
     F: Fn(T, T) -> T,
 {
+    let orders = permutations(records.len());
     let fold = |order: &Vec<usize>| {
         order
             .iter()
@@ -245,7 +258,7 @@ where
 }
 
 /// Every ordering of `0..n` (Heap's algorithm).
-pub fn permutations(n: usize) -> Vec<Vec<usize>> {
+fn permutations(n: usize) -> Vec<Vec<usize>> {
     fn go(k: usize, items: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
         if k <= 1 {
             out.push(items.clone());

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -25,6 +27,22 @@ impl SharedToken {
             .find(|(name, _)| name == "token")
             .map(|(_, value)| value.into_owned())
             .filter(|t| !t.is_empty())
+    }
+
+    /// The token a request presents: the `token` query parameter if there is one, otherwise
+    /// the bearer token of the `Authorization` header.
+    pub fn presented<'a>(
+        query: Option<&str>,
+        authorization: Option<&'a str>,
+    ) -> Option<Cow<'a, str>> {
+        query
+            .and_then(Self::from_query)
+            .map(Cow::Owned)
+            .or_else(|| {
+                authorization
+                    .and_then(Self::from_authorization)
+                    .map(Cow::Borrowed)
+            })
     }
 
     /// Checks a presented token against every active token; returns the id of the match.
@@ -61,6 +79,20 @@ mod tests {
         assert_eq!(SharedToken::from_authorization("Basic abc"), None);
         assert_eq!(SharedToken::from_authorization("Bearer "), None);
         assert_eq!(SharedToken::from_authorization("abc"), None);
+    }
+
+    #[test]
+    fn the_query_parameter_wins_over_the_header() {
+        let header = Some("Bearer from-header");
+        assert_eq!(
+            SharedToken::presented(Some("token=from-query"), header).as_deref(),
+            Some("from-query")
+        );
+        assert_eq!(
+            SharedToken::presented(Some("other=1"), header).as_deref(),
+            Some("from-header")
+        );
+        assert_eq!(SharedToken::presented(None, Some("Basic x")), None);
     }
 
     #[test]

@@ -221,13 +221,8 @@ impl Adapter for PostCall {
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
         let tokens = self.0.default_set().ok_or(VerifyError::NoSecret)?;
-        let from_query = request.query.and_then(SharedToken::from_query);
-        let presented = from_query.as_deref().or_else(|| {
-            request
-                .header("authorization")
-                .and_then(SharedToken::from_authorization)
-        });
-        body.verify_token(presented, tokens)
+        let presented = SharedToken::presented(request.query, request.header("authorization"));
+        body.verify_token(presented.as_deref(), tokens)
     }
 
     fn ingest(

@@ -117,14 +117,8 @@ impl Stack {
             "call_id": call_id, "start_time": "2026-11-20T09:00:00Z",
             "recording_url": recording_url, "call_outcome": "answered"
         }))?;
-        let signature = sign(
-            "VOICEINFRA_WEBHOOK_SECRETS",
-            None,
-            HmacSha256Hex::BARE,
-            &body,
-        )?;
         let (status, reply) = self
-            .post("voiceinfra", &[("x-voiceinfra-signature", signature)], body)
+            .post("voiceinfra", &[voiceinfra_signature(&body)?], body)
             .await?;
         anyhow::ensure!(status == 200, "voiceinfra answered {status}: {reply}");
         self.files_when_settled(Provider::VoiceInfra, call_id).await
@@ -162,24 +156,47 @@ impl Stack {
             .await?)
     }
 
-    /// The reason under which a delivery of exactly `body` was kept today for `provider`
-    /// (kept deliveries are keyed by the SHA-256 of their body), if it was.
-    pub async fn kept_reason(
-        &self,
-        provider: Provider,
-        body: &[u8],
-    ) -> anyhow::Result<Option<String>> {
+    /// The delivery of exactly `body` kept today for `provider`, if it was kept: its reason
+    /// and its raw bytes, read back from the item or from S3 (kept deliveries are keyed by the
+    /// SHA-256 of their body).
+    pub async fn kept(&self, provider: Provider, body: &[u8]) -> anyhow::Result<Option<Kept>> {
         let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
-        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
         let items = self
             .store
-            .query_prefix(&schema::rejected_pk(provider, &day), &digest)
+            .query_prefix(&schema::rejected_pk(provider, &day), &sha256_hex(body))
             .await?;
-        Ok(items.into_iter().find_map(|item| {
-            let reason = item.get("reason")?.as_s().ok()?.clone();
-            Some(reason)
+        let Some(item) = items.into_iter().next() else {
+            return Ok(None);
+        };
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let body = match (item.get("body"), text("body_s3_uri")) {
+            (Some(inline), _) => inline
+                .as_b()
+                .map_err(|_| anyhow::anyhow!("`body` is not binary"))?
+                .clone()
+                .into_inner(),
+            (None, Some(uri)) => self.store.get_object(&uri).await?,
+            (None, None) => anyhow::bail!("a kept delivery without its body"),
+        };
+        Ok(Some(Kept {
+            reason: text("reason").unwrap_or_default(),
+            body,
         }))
     }
+}
+
+/// A delivery kept raw because it could not become a record.
+#[derive(Debug)]
+pub struct Kept {
+    /// Why it was kept.
+    pub reason: String,
+    /// The body as received.
+    pub body: Vec<u8>,
+}
+
+/// The lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
 }
 
 /// Signs `body` the way the provider does with `scheme`, using the secret for `key` (a Hatif
@@ -196,6 +213,17 @@ pub fn sign(
         .and_then(|set| set.iter().next())
         .with_context(|| format!("{var} has no secret for {key:?}"))?;
     Ok(scheme.sign(secret, body))
+}
+
+/// VoiceInfra's signature header for `body`, signed with the dev secret.
+pub fn voiceinfra_signature(body: &[u8]) -> anyhow::Result<(&'static str, String)> {
+    let signature = sign(
+        "VOICEINFRA_WEBHOOK_SECRETS",
+        None,
+        HmacSha256Hex::BARE,
+        body,
+    )?;
+    Ok(("x-voiceinfra-signature", signature))
 }
 
 /// The first default value in the JSON of environment variable `var` (a token or secret).

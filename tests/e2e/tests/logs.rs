@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use callvault_e2e::{sign, Stack};
-use callvault_verify::HmacSha256Hex;
+use callvault_e2e::{voiceinfra_signature, Stack};
 use serde_json::json;
 
 const SENTINEL: &str = "BODY-SENTINEL-7f3a9c";
@@ -14,13 +13,7 @@ async fn logs_carry_one_event_per_delivery_and_no_secrets_or_bodies() -> anyhow:
     let log_path = std::env::var("CALLVAULT_FUNCTION_LOG")?;
     let call_id = "e2e-logs-call";
     let body = serde_json::to_vec(&json!({"call_id": call_id, "summary": SENTINEL}))?;
-    let signature = sign(
-        "VOICEINFRA_WEBHOOK_SECRETS",
-        None,
-        HmacSha256Hex::BARE,
-        &body,
-    )?;
-    let header = "x-voiceinfra-signature";
+    let (header, signature) = voiceinfra_signature(&body)?;
 
     let (stored, _) = stack
         .post("voiceinfra", &[(header, signature.clone())], body.clone())
@@ -30,14 +23,8 @@ async fn logs_carry_one_event_per_delivery_and_no_secrets_or_bodies() -> anyhow:
         .await?;
     let bad = format!("{{\"call_id\": \"{SENTINEL}\", \"duration_seconds\": \"{SENTINEL}\"}}")
         .into_bytes();
-    let bad_signature = sign(
-        "VOICEINFRA_WEBHOOK_SECRETS",
-        None,
-        HmacSha256Hex::BARE,
-        &bad,
-    )?;
     let (rejected, _) = stack
-        .post("voiceinfra", &[(header, bad_signature)], bad)
+        .post("voiceinfra", &[voiceinfra_signature(&bad)?], bad)
         .await?;
     assert_eq!((stored, unauthorized, rejected), (200, 401, 400));
 

@@ -110,6 +110,13 @@ impl Api<'_> {
             }
         }
     }
+
+    /// Every page of `/calls?<query>`, as `[provider, provider_call_id]` rows.
+    async fn calls(&self, query: &str) -> anyhow::Result<Vec<Vec<String>>> {
+        let path = format!("/calls?{query}");
+        self.all("/calls", &path, &["provider", "provider_call_id"])
+            .await
+    }
 }
 
 fn as_rows(ids: Vec<(Provider, String)>) -> Vec<Vec<String>> {
@@ -142,35 +149,21 @@ async fn every_route_answers_as_documented() -> anyhow::Result<()> {
     assert!(index["routes"].as_array().is_some_and(|r| r.len() == 4));
 
     // Calls by time across providers, paged.
-    let listed = api
-        .all(
-            "/calls",
-            &format!("/calls?{window}&limit=40"),
-            &["provider", "provider_call_id"],
-        )
-        .await?;
+    let listed = api.calls(&format!("{window}&limit=40")).await?;
     assert_eq!(listed, as_rows(data.expected(in_window)));
 
     // By number (typed with spaces, URL-encoded), by agent and provider, by status.
     let number = &data.numbers[0];
     let typed = format!("%2B1%20415%20555%20{}", &number[8..]);
     let listed = api
-        .all(
-            "/calls",
-            &format!("/calls?phone={typed}&{window}&limit=7"),
-            &["provider", "provider_call_id"],
-        )
+        .calls(&format!("phone={typed}&{window}&limit=7"))
         .await?;
     let expected =
         data.expected(|c| in_window(c) && numbers_of(&c.record).contains(&number.as_str()));
     assert!(!expected.is_empty());
     assert_eq!(listed, as_rows(expected));
     let listed = api
-        .all(
-            "/calls",
-            &format!("/calls?agent=agent-05&provider=voki&{window}&limit=3"),
-            &["provider", "provider_call_id"],
-        )
+        .calls(&format!("agent=agent-05&provider=voki&{window}&limit=3"))
         .await?;
     let expected = data.expected(|c| {
         in_window(c)
@@ -179,11 +172,7 @@ async fn every_route_answers_as_documented() -> anyhow::Result<()> {
     });
     assert_eq!(listed, as_rows(expected));
     let listed = api
-        .all(
-            "/calls",
-            &format!("/calls?status=missed&{window}&limit=20"),
-            &["provider", "provider_call_id"],
-        )
+        .calls(&format!("status=missed&{window}&limit=20"))
         .await?;
     let expected =
         data.expected(|c| in_window(c) && c.record.status == callvault_records::CallStatus::Missed);

@@ -2,12 +2,11 @@
 //! ends, through the table's stream and the real copier function, with the recording in the
 //! bucket byte for byte and the record marked copied.
 
-use callvault_e2e::Stack;
+use callvault_e2e::{sha256_hex, Stack};
 use callvault_records::Provider;
 use callvault_store::files::{FileKind, FileStatus};
 use callvault_testkit::SourceServer;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 #[tokio::test]
 async fn recording_is_archived_byte_identical_and_the_record_marked_copied() -> anyhow::Result<()> {
@@ -21,7 +20,7 @@ async fn recording_is_archived_byte_identical_and_the_record_marked_copied() -> 
         .voiceinfra_call_with_recording("e2e-recording-1", &server.url("/files/call.mp3"))
         .await?;
     let recording = &files[&FileKind::Recording];
-    let sha = hex::encode(Sha256::digest(&audio));
+    let sha = sha256_hex(&audio);
     assert_eq!(recording.status, FileStatus::Copied, "{recording:?}");
     assert_eq!(
         recording.s3_key,

@@ -1,6 +1,6 @@
 //! Every error status of every function, table-driven: 400, 401, 405, 413, 422.
 
-use callvault_e2e::{dev_secret, sign, Stack};
+use callvault_e2e::{dev_secret, sign, voiceinfra_signature, Stack};
 use callvault_records::Provider;
 use callvault_verify::HmacSha256Hex;
 use serde_json::json;
@@ -8,18 +8,7 @@ use serde_json::json;
 /// How to authenticate a body for each function.
 fn auth(function: &str, body: &[u8]) -> anyhow::Result<(String, Vec<(&'static str, String)>)> {
     Ok(match function {
-        "voiceinfra" => (
-            String::new(),
-            vec![(
-                "x-voiceinfra-signature",
-                sign(
-                    "VOICEINFRA_WEBHOOK_SECRETS",
-                    None,
-                    HmacSha256Hex::BARE,
-                    body,
-                )?,
-            )],
-        ),
+        "voiceinfra" => (String::new(), vec![voiceinfra_signature(body)?]),
         "hatif-call" | "hatif-whatsapp" => (
             String::new(),
             vec![(
@@ -142,9 +131,9 @@ async fn authenticated_bad_bodies_get_400_or_422_and_are_kept_raw() -> anyhow::R
                     .is_some_and(|m| m.ends_with("(the delivery was kept for inspection)")),
                 "{function} {name}: {reply}"
             );
-            let reason = stack.kept_reason(provider, &body).await?;
+            let kept = stack.kept(provider, &body).await?;
             assert!(
-                reason.is_some_and(|r| !r.is_empty()),
+                kept.is_some_and(|k| k.body == body && !k.reason.is_empty()),
                 "{function} {name}: raw body kept with a reason"
             );
         }

@@ -1,7 +1,7 @@
 //! VoiceInfra end to end: signed requests to the real function under cargo lambda watch,
 //! results read back from the emulator's table.
 
-use callvault_e2e::{sign, Stack};
+use callvault_e2e::{sign, voiceinfra_signature, Stack};
 use callvault_records::{CallStatus, Provider};
 use callvault_verify::HmacSha256Hex;
 use serde_json::json;
@@ -12,10 +12,7 @@ const SECRETS: &str = "VOICEINFRA_WEBHOOK_SECRETS";
 const SEED: &[u8] = include_bytes!("../../fixtures/voiceinfra.json");
 
 fn signed(body: &[u8]) -> Vec<(&'static str, String)> {
-    vec![(
-        HEADER,
-        sign(SECRETS, None, HmacSha256Hex::BARE, body).expect("dev secret configured"),
-    )]
+    vec![voiceinfra_signature(body).expect("dev secret configured")]
 }
 
 /// A copy of the seed payload with its own call id, so tests do not share records.
