@@ -8,6 +8,8 @@ VENV_INFRA := .venv-infra
 VENV_CHECKOV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
+# The test stack's ports (its emulator on 4567, not `make dev`'s 4566).
+TEST_PORTS := MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000}
 
 .PHONY: dev test test-stack test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean
 
@@ -49,7 +51,7 @@ test: venv
 
 ## test-stack: start the local stack, run every test of the workspace, stop the stack.
 test-stack: venv
-	MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000} scripts/stack.sh test
+	$(TEST_PORTS) scripts/stack.sh test
 
 ## test-unit: the tests that need no served functions (storage tests start their own emulator).
 test-unit: venv
@@ -57,7 +59,7 @@ test-unit: venv
 
 ## test-e2e: only the end-to-end tests, against a stack started for them.
 test-e2e: venv
-	MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000} scripts/stack.sh e2e
+	$(TEST_PORTS) scripts/stack.sh e2e
 
 ## bench: criterion benchmark of verify + parse + normalize per provider (README table).
 bench:

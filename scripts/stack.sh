@@ -114,15 +114,11 @@ up() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  e2e)
+  e2e | test)
     trap down EXIT
     up
-    cargo test -p callvault-e2e -- --test-threads 4
-    ;;
-  test)
-    trap down EXIT
-    up
-    cargo test --workspace -- --test-threads 4
+    if [[ $1 == e2e ]]; then scope=(-p callvault-e2e); else scope=(--workspace); fi
+    cargo test "${scope[@]}" -- --test-threads 4
     ;;
   *) echo "usage: $0 up|down|e2e|test" >&2; exit 2 ;;
 esac

@@ -104,17 +104,8 @@ pub fn call_text(detail: &CallDetail) -> String {
     row("call id", Some(r.provider_call_id.clone()));
     row("status", Some(json_name(&r.status)));
     row("direction", r.direction.as_ref().map(json_name));
-    row(
-        "from",
-        r.from
-            .as_ref()
-            .map(|n| n.e164.clone().unwrap_or(n.raw.clone())),
-    );
-    row(
-        "to",
-        r.to.as_ref()
-            .map(|n| n.e164.clone().unwrap_or(n.raw.clone())),
-    );
+    row("from", r.from.as_ref().map(|n| n.shown().to_owned()));
+    row("to", r.to.as_ref().map(|n| n.shown().to_owned()));
     row("started", r.started_at.map(|t| t.to_rfc3339()));
     row("ended", r.ended_at.map(|t| t.to_rfc3339()));
     row("duration (s)", r.duration_seconds.map(|d| d.to_string()));

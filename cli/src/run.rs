@@ -84,15 +84,13 @@ fn call_filter(list: &ListCalls) -> Result<CallFilter, InputError> {
 /// Runs `cli`, writing results to stdout and notes to stderr.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let format = cli.format();
-    // Check the input before touching AWS.
-    if let Command::Calls(CallsCommand::List(list)) = &cli.command {
-        call_filter(list)?;
-    }
-    let reader = Reader::from_config(&sdk_config(&cli).await, &cli.table, &cli.bucket);
+    // Each command checks its input before the AWS configuration is loaded.
+    let reader = || async { Reader::from_config(&sdk_config(&cli).await, &cli.table, &cli.bucket) };
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     match &cli.command {
         Command::Calls(CallsCommand::List(list)) => {
             let filter = call_filter(list)?;
+            let reader = reader().await;
             let page = pages(&list.paging, |cursor| {
                 let (reader, filter) = (&reader, &filter);
                 async move {
@@ -113,11 +111,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Calls(CallsCommand::Get(call)) => {
             let id = input::id(&call.call_id, "call id")?;
-            let detail = reader.call(call.provider, id).await?;
+            let detail = reader().await.call(call.provider, id).await?;
             output::write_one(&mut out, format, &detail, output::call_text)?;
         }
         Command::Messages(MessagesCommand::List(list)) => {
             let conversation = input::id(&list.conversation, "--conversation")?;
+            let reader = reader().await;
             let page = pages(&list.paging, |cursor| {
                 let reader = &reader;
                 async move {
@@ -143,14 +142,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Recording(RecordingCommand::Url(link)) => {
             let id = input::id(&link.call.call_id, "call id")?;
-            let link = reader
+            let link = reader()
+                .await
                 .file_link(link.call.provider, id, link.kind, link.expires)
                 .await?;
             output::write_one(&mut out, format, &link, output::link_text)?;
         }
         Command::Recording(RecordingCommand::Download(download)) => {
             drop(out);
-            let written = self::download(&reader, download).await?;
+            let written = self::download(&reader().await, download).await?;
             writeln!(err, "{written}")?;
         }
     }

@@ -233,22 +233,9 @@ impl QueryApi {
         kind: &str,
         params: &Params,
     ) -> Result<Response<Body>, ApiError> {
-        let seconds = match params.get("expires") {
-            None => DEFAULT_LINK_SECONDS,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=callvault_query::MAX_LINK_LIFETIME.as_secs()).contains(s))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "bad_request",
-                        format!(
-                            "expires must be seconds between 1 and {}",
-                            callvault_query::MAX_LINK_LIFETIME.as_secs()
-                        ),
-                    )
-                })?,
+        let lifetime = match params.get("expires") {
+            None => Duration::from_secs(DEFAULT_LINK_SECONDS),
+            Some(v) => input::link_lifetime(v)?,
         };
         let link = self
             .reader
@@ -256,7 +243,7 @@ impl QueryApi {
                 input::provider(provider)?,
                 input::id(call_id, "call id")?,
                 input::file_kind(kind)?,
-                Duration::from_secs(seconds),
+                lifetime,
             )
             .await?;
         Ok(json(StatusCode::OK, &link))

@@ -250,14 +250,25 @@ impl Reader {
         })
     }
 
-    /// One call with its delivery history.
-    pub async fn call(&self, provider: Provider, call_id: &str) -> Result<CallDetail, QueryError> {
+    /// The stored item of one call, without its delivery history.
+    pub(crate) async fn stored_call(
+        &self,
+        provider: Provider,
+        call_id: &str,
+    ) -> Result<(CallRecord, Stored), QueryError> {
         let (pk, sk) = call_key(provider, call_id);
         let not_found = || QueryError::NotFound(format!("call {provider}/{call_id}"));
         let stored: Stored = self.store.get_item(&pk, &sk).await?.ok_or_else(not_found)?;
-        let Normalized::Call(record) = stored.record else {
-            return Err(not_found());
-        };
+        match &stored.record {
+            Normalized::Call(record) => Ok((record.clone(), stored)),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// One call with its delivery history.
+    pub async fn call(&self, provider: Provider, call_id: &str) -> Result<CallDetail, QueryError> {
+        let (record, stored) = self.stored_call(provider, call_id).await?;
+        let (pk, _) = call_key(provider, call_id);
         let mut events: Vec<DeliveryEvent> =
             self.store.events(&pk).await?.iter().map(event_of).collect();
         events.sort_by(|a, b| {

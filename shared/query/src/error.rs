@@ -35,6 +35,12 @@ pub enum InputError {
         /// What was asked for.
         given: String,
     },
+    /// A link lifetime outside `1..=MAX_LINK_LIFETIME` seconds.
+    #[error("expires must be seconds between 1 and {max}")]
+    LinkLifetime {
+        /// The longest lifetime, in seconds.
+        max: u64,
+    },
     /// A cursor that this query did not produce.
     #[error("invalid cursor: it was not produced by this query")]
     Cursor,

@@ -42,9 +42,9 @@ impl Reader {
         call_id: &str,
         kind: FileKind,
     ) -> Result<FileState, QueryError> {
-        let call = self.call(provider, call_id).await?;
+        let (_, stored) = self.stored_call(provider, call_id).await?;
         let id = format!("{provider}/{call_id}");
-        let file = call
+        let file = stored
             .files
             .get(&kind)
             .cloned()

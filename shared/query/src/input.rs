@@ -139,6 +139,17 @@ pub fn limit(value: &str) -> Result<usize, InputError> {
         })
 }
 
+/// A presigned link's lifetime in whole seconds, `1..=MAX_LINK_LIFETIME`.
+pub fn link_lifetime(value: &str) -> Result<std::time::Duration, InputError> {
+    let max = crate::MAX_LINK_LIFETIME.as_secs();
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=max).contains(s))
+        .map(std::time::Duration::from_secs)
+        .ok_or(InputError::LinkLifetime { max })
+}
+
 /// A required, non-empty id.
 pub fn id<'a>(value: &'a str, what: &'static str) -> Result<&'a str, InputError> {
     let v = value.trim();

@@ -24,6 +24,11 @@ impl PhoneNumber {
             e164: to_e164(trimmed),
         })
     }
+
+    /// The number as shown to people: its E.164 form, or the raw value when it has none.
+    pub fn shown(&self) -> &str {
+        self.e164.as_deref().unwrap_or(&self.raw)
+    }
 }
 
 /// Normalizes any common written form of an international number to E.164.

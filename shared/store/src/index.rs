@@ -132,7 +132,7 @@ fn number_key(number: Option<&PhoneNumber>) -> Option<&str> {
 }
 
 fn shown_number(number: Option<&PhoneNumber>) -> Option<String> {
-    number.map(|n| n.e164.clone().unwrap_or_else(|| n.raw.clone()))
+    number.map(|n| n.shown().to_owned())
 }
 
 /// The `file_state` of a record: `failed` if any file failed, else `pending` if any waits,
