@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use callvault_query::input;
+use callvault_query::{input, Scope};
 use callvault_records::{CallStatus, Provider};
 use callvault_store::files::FileKind;
 use chrono::{DateTime, Utc};
@@ -150,6 +150,10 @@ pub struct CallRef {
     pub provider: Provider,
     /// The provider's call id.
     pub call_id: String,
+    /// Which record, when one Hatif call id was delivered under several channels' secrets
+    /// (`default` or `channel:<channel id>`; `calls get` names them).
+    #[arg(long, value_parser = input::scope)]
+    pub scope: Option<Scope>,
 }
 
 /// `messages ...`

@@ -15,7 +15,7 @@ use crate::output;
 /// The exit status of a failed command: 2 for bad input, 1 for everything else.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     match err.downcast_ref::<QueryError>() {
-        Some(QueryError::Input(_)) => 2,
+        Some(QueryError::Input(_) | QueryError::Ambiguous { .. }) => 2,
         _ if err.downcast_ref::<InputError>().is_some() => 2,
         _ => 1,
     }
@@ -111,7 +111,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Calls(CallsCommand::Get(call)) => {
             let id = input::id(&call.call_id, "call id")?;
-            let detail = reader().await.call(call.provider, id).await?;
+            let detail = reader()
+                .await
+                .call(call.provider, id, call.scope.as_ref())
+                .await?;
             output::write_one(&mut out, format, &detail, output::call_text)?;
         }
         Command::Messages(MessagesCommand::List(list)) => {
@@ -144,7 +147,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = input::id(&link.call.call_id, "call id")?;
             let link = reader()
                 .await
-                .file_link(link.call.provider, id, link.kind, link.expires)
+                .file_link(
+                    link.call.provider,
+                    id,
+                    link.call.scope.as_ref(),
+                    link.kind,
+                    link.expires,
+                )
                 .await?;
             output::write_one(&mut out, format, &link, output::link_text)?;
         }
@@ -162,7 +171,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn download(reader: &Reader, download: &Download) -> anyhow::Result<String> {
     let id = input::id(&download.call.call_id, "call id")?;
     let mut opened = reader
-        .open_file(download.call.provider, id, download.kind)
+        .open_file(
+            download.call.provider,
+            id,
+            download.call.scope.as_ref(),
+            download.kind,
+        )
         .await?;
     let to_stdout = download.output.as_os_str() == "-";
     let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin> = if to_stdout {

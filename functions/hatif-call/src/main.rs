@@ -8,10 +8,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = config::sdk_config().await;
-    let adapter = HatifCall(config::signing(&sdk, "HATIF_WEBHOOK_SECRETS").await?);
+    // The secret and the table warm-up are independent: fetch both at once.
+    let (secrets, store) = tokio::join!(
+        config::signing(&sdk, "HATIF_WEBHOOK_SECRETS"),
+        config.store(&sdk, config::webhook_timeouts())
+    );
     serve(Webhook::new(
-        adapter,
-        config.store(&sdk).await?,
+        HatifCall(secrets?),
+        store,
         config.max_body_bytes,
     ))
     .await

@@ -48,6 +48,9 @@ impl From<QueryError> for ApiError {
             QueryError::NotArchived { .. } => {
                 Self::new(StatusCode::CONFLICT, "not_archived", e.to_string())
             }
+            QueryError::Ambiguous { .. } => {
+                Self::new(StatusCode::CONFLICT, "ambiguous", e.to_string())
+            }
             QueryError::Storage(_) => {
                 tracing::error!(error = %e, "storage request failed");
                 Self::new(
@@ -94,6 +97,10 @@ impl Params {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
+    }
+
+    fn scope(&self) -> Result<Option<callvault_query::Scope>, InputError> {
+        self.get("scope").map(input::scope).transpose()
     }
 
     fn limit(&self) -> Result<usize, InputError> {
@@ -178,7 +185,7 @@ impl QueryApi {
         let result = match parts.as_slice() {
             [] => Ok(json(StatusCode::OK, &index())),
             ["calls"] => self.list_calls(&params).await,
-            ["calls", provider, call_id] => self.get_call(provider, call_id).await,
+            ["calls", provider, call_id] => self.get_call(provider, call_id, &params).await,
             ["calls", provider, call_id, "files", kind] => {
                 self.file_link(provider, call_id, kind, &params).await
             }
@@ -218,10 +225,19 @@ impl QueryApi {
         Ok(json(StatusCode::OK, &page))
     }
 
-    async fn get_call(&self, provider: &str, call_id: &str) -> Result<Response<Body>, ApiError> {
+    async fn get_call(
+        &self,
+        provider: &str,
+        call_id: &str,
+        params: &Params,
+    ) -> Result<Response<Body>, ApiError> {
         let detail = self
             .reader
-            .call(input::provider(provider)?, input::id(call_id, "call id")?)
+            .call(
+                input::provider(provider)?,
+                input::id(call_id, "call id")?,
+                params.scope()?.as_ref(),
+            )
             .await?;
         Ok(json(StatusCode::OK, &detail))
     }
@@ -242,6 +258,7 @@ impl QueryApi {
             .file_link(
                 input::provider(provider)?,
                 input::id(call_id, "call id")?,
+                params.scope()?.as_ref(),
                 input::file_kind(kind)?,
                 lifetime,
             )
@@ -316,7 +333,7 @@ mod tests {
         );
         assert_eq!(
             status(QueryError::Storage(
-                callvault_store::StoreError::Unavailable("down".into())
+                callvault_store::StoreError::Contention("down".into())
             )),
             StatusCode::BAD_GATEWAY
         );

@@ -8,11 +8,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = config::sdk_config().await;
-    let adapter = Voki(config::keyring(&sdk, "VOKI_WEBHOOK_SECRETS").await?);
-    serve(Webhook::new(
-        adapter,
-        config.store(&sdk).await?,
-        config.max_body_bytes,
-    ))
-    .await
+    // The secret and the table warm-up are independent: fetch both at once.
+    let (secrets, store) = tokio::join!(
+        config::keyring(&sdk, "VOKI_WEBHOOK_SECRETS"),
+        config.store(&sdk, config::webhook_timeouts())
+    );
+    serve(Webhook::new(Voki(secrets?), store, config.max_body_bytes)).await
 }

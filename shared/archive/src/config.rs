@@ -6,10 +6,48 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
+use aws_config::timeout::TimeoutConfig;
+
 use crate::guard::{AddressPolicy, SystemResolver};
 use crate::source::{HttpSource, SourcePolicy};
+use crate::stream::RetrySchedule;
 use crate::upload::UploadConfig;
 use crate::{Copier, RetryPolicy, Sources};
+
+/// Timeouts of the copier's table client: short, so an outcome is recorded (or its failure
+/// reported) well before the invocation ends.
+pub fn table_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build()
+}
+
+/// Timeouts of the copier's S3 client, which uploads parts of up to `COPIER_PART_SIZE_MIB`.
+pub fn upload_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(180))
+        .build()
+}
+
+/// The retry schedule from `COPIER_RETRY_DELAYS` (comma-separated durations such as
+/// `1m,5m,15m,1h,4h`; the default), the delays after each failed attempt.
+pub fn retry_schedule_from_env() -> anyhow::Result<RetrySchedule> {
+    match std::env::var("COPIER_RETRY_DELAYS") {
+        Err(_) => Ok(RetrySchedule::default()),
+        Ok(list) => list
+            .split(',')
+            .map(|d| humantime::parse_duration(d.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(RetrySchedule::new)
+            .with_context(|| {
+                format!("COPIER_RETRY_DELAYS={list:?}: expected durations like 1m,5m,15m,1h,4h")
+            }),
+    }
+}
 
 fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match std::env::var(name) {

@@ -3,9 +3,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
+
 use crate::source::HttpSource;
 use crate::upload::{
-    stream_to_s3, Target, UploadConfig, Uploaded, META_SHA256, META_SIZE, META_SOURCE_URL,
+    put_tags, source_digest, stream_to_s3, Target, UploadConfig, Uploaded, Written, META_SOURCE,
+    TAG_SHA256, TAG_SIZE,
 };
 use crate::CopyError;
 
@@ -87,54 +90,93 @@ impl Copier {
         &self.bucket
     }
 
-    /// Copies `source_url` to `key`. If the object is already there from the same source
-    /// with its digest recorded (an earlier copy whose record update was lost), nothing is
-    /// downloaded again. Transient failures are retried with exponential backoff; permanent
-    /// ones return at once.
+    /// The longest a single copy may take (the source policy's total timeout).
+    pub fn max_duration(&self, provider: &str) -> Duration {
+        self.sources.for_provider(provider).policy().total_timeout
+    }
+
+    /// Copies `source_url` to `key` within the source policy's total timeout; see
+    /// [`Copier::copy_within`].
     pub async fn copy(
         &self,
         provider: &str,
         source_url: &str,
         key: &str,
     ) -> Result<Uploaded, CopyError> {
-        if let Some(existing) = self.existing(source_url, key).await? {
-            return Ok(existing);
-        }
-        let source = self.sources.for_provider(provider);
+        self.copy_within(provider, source_url, key, self.max_duration(provider))
+            .await
+    }
+
+    /// Copies `source_url` to `key`, giving up (with [`CopyError::Timeout`]) once `budget`
+    /// has passed. If the object is already there from the same source (an earlier copy whose
+    /// record update was lost, or a concurrent copier of the same file), nothing is downloaded
+    /// again and no second version is written. Transient failures are retried with
+    /// exponential backoff while the budget lasts; permanent ones return at once.
+    pub async fn copy_within(
+        &self,
+        provider: &str,
+        source_url: &str,
+        key: &str,
+        budget: Duration,
+    ) -> Result<Uploaded, CopyError> {
+        let deadline = Instant::now() + budget;
         let target = Target {
             s3: &self.s3,
             bucket: &self.bucket,
             key,
             source_url,
         };
+        if let Some(existing) = self.existing(&target, true).await? {
+            return Ok(existing);
+        }
+        let source = self.sources.for_provider(provider);
         let mut delay = self.retry.base_delay;
         let mut tries = 0;
         loop {
             tries += 1;
             let started = Instant::now();
-            let result = match source.open(source_url).await {
+            let left = deadline.saturating_duration_since(started);
+            let result = match source.open(source_url, left).await {
                 Ok(download) => {
                     stream_to_s3(download, &target, self.upload, source.policy().max_bytes).await
                 }
                 Err(e) => Err(e),
             };
             match result {
-                Err(e) if e.is_transient() && tries < self.retry.tries => {
+                Ok(Written::Now(uploaded)) => return Ok(uploaded),
+                Ok(Written::AlreadyThere) => {
+                    return self
+                        .existing(&target, false)
+                        .await?
+                        .ok_or_else(|| CopyError::Storage("the object at the key vanished".into()))
+                }
+                Err(e)
+                    if e.is_transient()
+                        && tries < self.retry.tries
+                        && deadline.saturating_duration_since(Instant::now()) > delay * 2 =>
+                {
                     tracing::warn!(key, tries, error = %e, elapsed_ms = started.elapsed().as_millis() as u64, "copy failed, retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
     }
 
-    async fn existing(&self, source_url: &str, key: &str) -> Result<Option<Uploaded>, CopyError> {
+    /// The object already at the target's key, with its digest and size: from its tags, or
+    /// (when a copier stopped between writing it and tagging it) by reading it once and
+    /// tagging it. With `same_source`, only an object copied from this very URL counts.
+    async fn existing(
+        &self,
+        target: &Target<'_>,
+        same_source: bool,
+    ) -> Result<Option<Uploaded>, CopyError> {
         let head = match self
             .s3
             .head_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(target.key)
             .send()
             .await
         {
@@ -142,21 +184,65 @@ impl Copier {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
             Err(e) => return Err(CopyError::s3(e)),
         };
-        let meta = head.metadata.unwrap_or_default();
-        match (
-            meta.get(META_SOURCE_URL),
-            meta.get(META_SHA256),
-            meta.get(META_SIZE).and_then(|s| s.parse().ok()),
-        ) {
-            (Some(url), Some(sha256), Some(size)) if url == source_url => Ok(Some(Uploaded {
-                size,
-                sha256: sha256.clone(),
-                content_type: head
-                    .content_type
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-                parts: 0,
-            })),
-            _ => Ok(None),
+        let from_source = head
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get(META_SOURCE))
+            .is_some_and(|digest| *digest == source_digest(target.source_url));
+        if same_source && !from_source {
+            return Ok(None);
         }
+        let content_type = head
+            .content_type
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let tags = self
+            .s3
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(target.key)
+            .send()
+            .await
+            .map_err(CopyError::s3)?;
+        let tag = |name: &str| {
+            tags.tag_set()
+                .iter()
+                .find(|t| t.key() == name)
+                .map(|t| t.value().to_owned())
+        };
+        let (sha256, size) = match (tag(TAG_SHA256), tag(TAG_SIZE).and_then(|s| s.parse().ok())) {
+            (Some(sha256), Some(size)) => (sha256, size),
+            _ => {
+                let (sha256, size) = self.digest_of(target.key).await?;
+                put_tags(target, size, &sha256).await?;
+                (sha256, size)
+            }
+        };
+        Ok(Some(Uploaded {
+            size,
+            sha256,
+            content_type,
+            parts: 0,
+        }))
+    }
+
+    /// The SHA-256 and size of an object, read from the bucket.
+    async fn digest_of(&self, key: &str) -> Result<(String, u64), CopyError> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(CopyError::s3)?;
+        let mut body = out.body;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| CopyError::Storage(e.to_string()))?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok((hex::encode(hasher.finalize()), size))
     }
 }

@@ -5,7 +5,8 @@
 //! - [`source`]: opening a file over HTTP(S) under that policy, with size and time caps.
 //! - [`upload`]: streaming it into S3 with bounded memory (single PUT or multipart).
 //! - [`Copier`]: one idempotent copy with retries; [`config`] builds it from the environment.
-//! - [`stream`]: the recording-copier function's handler for DynamoDB stream batches.
+//! - [`stream`]: the recording-copier function's handler ([`stream::Archiver`]): DynamoDB
+//!   stream batches and scheduled sweeps, with a time budget per file and spaced retries.
 
 pub mod config;
 mod copier;

@@ -148,7 +148,9 @@ impl HttpSource {
         &self.policy
     }
 
-    /// Classifies a request or body error: refusals are permanent, the rest transient.
+    /// Classifies a request or body error: refusals are permanent, the rest transient. The
+    /// description never carries the URL (its query string may hold the provider's access
+    /// token).
     pub(crate) fn classify(err: reqwest::Error) -> CopyError {
         if let Some(refusal) = refusal_in(&err) {
             return CopyError::Refused(refusal);
@@ -156,14 +158,22 @@ impl HttpSource {
         if err.is_timeout() {
             return CopyError::Timeout;
         }
-        CopyError::Network(error_chain(&err))
+        CopyError::Network(error_chain(&err.without_url()))
     }
 
-    /// Sends the GET and checks status and declared size; the body is not read yet.
-    pub async fn open(&self, source_url: &str) -> Result<Download, CopyError> {
+    /// Sends the GET and checks status and declared size; the body is not read yet. The
+    /// whole download (connect to last byte) must finish within `timeout` (and the policy's
+    /// total timeout).
+    pub async fn open(&self, source_url: &str, timeout: Duration) -> Result<Download, CopyError> {
         let url = Url::parse(source_url).map_err(|e| CopyError::InvalidUrl(e.to_string()))?;
         self.policy.check_url(&url)?;
-        let response = self.client.get(url).send().await.map_err(Self::classify)?;
+        let response = self
+            .client
+            .get(url)
+            .timeout(timeout.min(self.policy.total_timeout))
+            .send()
+            .await
+            .map_err(Self::classify)?;
         let status = response.status();
         if status.is_redirection() {
             // A redirect the client did not follow (for example to a non-http scheme).
@@ -236,6 +246,33 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Network errors name no URL: a provider's link may carry its access token in the query.
+    #[tokio::test]
+    async fn errors_never_carry_the_url() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        let policy = SourcePolicy {
+            addresses: AddressPolicy {
+                allow_loopback: true,
+            },
+            ..SourcePolicy::default()
+        };
+        let source =
+            HttpSource::new(policy, Arc::new(crate::guard::SystemResolver)).expect("client");
+        let url = format!("http://127.0.0.1:{port}/r.mp3?X-Amz-Signature=secret-token");
+        let err = source
+            .open(&url, Duration::from_secs(5))
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(err, CopyError::Network(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            !text.contains("secret-token") && !text.contains("r.mp3"),
+            "{text}"
+        );
     }
 
     #[test]

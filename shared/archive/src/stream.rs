@@ -1,31 +1,81 @@
-//! The recording copier's handler: a batch of DynamoDB stream records, each naming a record
-//! with files waiting (the event source mapping filters on `files_pending`).
+//! The recording copier's handler. Two kinds of invocation reach it:
+//!
+//! - a batch of DynamoDB stream records, each naming a record with files due (the event
+//!   source mapping filters on `files_pending`): a file's first attempt, right after the
+//!   delivery that brought it;
+//! - a scheduled sweep (every minute in AWS), which finds records with files still pending in
+//!   the sparse file-state index and tries those that are due: every later attempt, spaced by
+//!   the [`RetrySchedule`], and anything a stream batch left for lack of time.
 //!
 //! For each record the item is read again (consistent read: the stream image may be stale),
-//! every pending file is copied, and the outcome is written back to the record's `files`
-//! map. A transient failure leaves the file pending with one more attempt counted (the write
-//! re-triggers the stream); after [`MAX_ATTEMPTS`] it is marked failed. Storage errors are
-//! reported as batch item failures so Lambda retries just those records.
+//! every due file is copied within the time the invocation has left, and the outcome is
+//! written back to the record's `files` map before the invocation ends: copied; pending with
+//! the attempt counted and the time of the next one; or failed after the last attempt (or at
+//! once for a permanent failure). Storage errors are reported as batch item failures so Lambda
+//! retries just those records.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use callvault_store::files::{FileState, FileStatus};
-use callvault_store::RecordStore;
-use chrono::{SecondsFormat, Utc};
+use callvault_store::{timestamp, RecordStore, StoreError};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::upload::Uploaded;
 use crate::{Copier, CopyError};
 
-/// Copy attempts (each with its own retries) before a file is marked failed.
-pub const MAX_ATTEMPTS: u32 = 5;
+/// When failed copy attempts are tried again: the delay after each failed attempt. A file
+/// that still fails after the last delay's attempt is marked failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule {
+    delays: Vec<Duration>,
+}
+
+impl Default for RetrySchedule {
+    /// 1, 5, 15, 60 and 240 minutes: six attempts over about five hours and twenty minutes,
+    /// so an outage of the provider's file hosting of up to a few hours does not lose a file.
+    fn default() -> Self {
+        Self::new(
+            [1, 5, 15, 60, 240]
+                .map(|m| Duration::from_secs(m * 60))
+                .to_vec(),
+        )
+    }
+}
+
+impl RetrySchedule {
+    /// A schedule with these delays.
+    pub fn new(delays: Vec<Duration>) -> Self {
+        Self { delays }
+    }
+
+    /// Attempts per file, the first included.
+    pub fn max_attempts(&self) -> u32 {
+        u32::try_from(self.delays.len()).unwrap_or(u32::MAX - 1) + 1
+    }
+
+    /// The wait before the next attempt after `attempts` failed ones, or `None` when that was
+    /// the last.
+    pub fn delay_after(&self, attempts: u32) -> Option<Duration> {
+        let index = usize::try_from(attempts).ok()?.checked_sub(1)?;
+        self.delays.get(index).copied()
+    }
+}
+
+/// Time kept back from the invocation's deadline to record a copy's outcome.
+const RECORD_MARGIN: Duration = Duration::from_secs(20);
+/// A copy is not started with less time than this left; the file waits for the next sweep.
+const MIN_COPY_TIME: Duration = Duration::from_secs(10);
+/// Records a sweep looks at, at most.
+const SWEEP_LIMIT: usize = 1000;
 
 /// A DynamoDB stream event as Lambda delivers it (only the fields used here).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct StreamEvent {
     /// The records of the batch.
-    #[serde(rename = "Records", default)]
+    #[serde(rename = "Records")]
     pub records: Vec<StreamRecord>,
 }
 
@@ -53,6 +103,33 @@ impl Change {
     }
 }
 
+/// A scheduled event (EventBridge), which starts a sweep.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ScheduledEvent {
+    /// `Scheduled Event`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+}
+
+impl ScheduledEvent {
+    /// The event a schedule sends (also what `make dev` sends for its sweeps).
+    pub fn sweep() -> Self {
+        Self {
+            detail_type: "Scheduled Event".into(),
+        }
+    }
+}
+
+/// What invokes the copier.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum CopierEvent {
+    /// New or changed records with files due.
+    Stream(StreamEvent),
+    /// Time for a sweep.
+    Scheduled(ScheduledEvent),
+}
+
 /// The partial-batch response (`ReportBatchItemFailures`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchResponse {
@@ -69,91 +146,224 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
-/// Handles one batch.
-pub async fn handle(copier: &Copier, store: &RecordStore, event: StreamEvent) -> BatchResponse {
-    let mut response = BatchResponse::default();
-    for record in event.records {
-        let (Some(pk), Some(sk)) = (record.dynamodb.key("pk"), record.dynamodb.key("sk")) else {
-            tracing::warn!("stream record without pk/sk ignored");
-            continue;
-        };
-        if let Err(e) = archive_record(copier, store, pk, sk).await {
-            tracing::error!(pk, error = %e, "could not record copy results; the batch item will be retried");
-            if let Some(seq) = record.dynamodb.sequence_number {
-                response.batch_item_failures.push(ItemFailure {
-                    item_identifier: seq,
-                });
-            }
-        }
-    }
-    response
+/// What happened to the files of the records an invocation looked at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Files copied.
+    pub copied: usize,
+    /// Files whose attempt failed and that wait for their next one.
+    pub retrying: usize,
+    /// Files marked failed (a permanent failure, or the last attempt).
+    pub failed: usize,
+    /// Files due but left for a later invocation (too little time left).
+    pub deferred: usize,
+    /// Records whose outcome could not be recorded (storage failed).
+    pub errors: usize,
 }
 
-/// Copies every pending file of the record at `(pk, sk)` and records the outcomes.
-pub async fn archive_record(
-    copier: &Copier,
-    store: &RecordStore,
-    pk: &str,
-    sk: &str,
-) -> Result<(), callvault_store::StoreError> {
-    let Some(stored) = store.get_item(pk, sk).await? else {
-        return Ok(());
-    };
-    let provider = stored.record.provider();
-    for (kind, file) in stored
-        .files
-        .iter()
-        .filter(|(_, f)| f.status == FileStatus::Pending)
-    {
-        let started = Instant::now();
-        let result = copier
-            .copy(provider.as_str(), &file.source_url, &file.s3_key)
-            .await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        match &result {
-            Ok(up) => tracing::info!(
+impl Report {
+    fn add(&mut self, other: Report) {
+        self.copied += other.copied;
+        self.retrying += other.retrying;
+        self.failed += other.failed;
+        self.deferred += other.deferred;
+        self.errors += other.errors;
+    }
+}
+
+/// Copies the files records point at into the archive, keeping time and spacing retries.
+#[derive(Debug, Clone)]
+pub struct Archiver {
+    copier: Copier,
+    store: RecordStore,
+    schedule: RetrySchedule,
+}
+
+impl Archiver {
+    /// An archiver copying with `copier`, recording outcomes in `store`.
+    pub fn new(copier: Copier, store: RecordStore, schedule: RetrySchedule) -> Self {
+        Self {
+            copier,
+            store,
+            schedule,
+        }
+    }
+
+    /// Handles one invocation that must end by `deadline`: a stream batch (answered with its
+    /// batch item failures) or a sweep (answered with its [`Report`]).
+    pub async fn handle(&self, event: CopierEvent, deadline: Instant) -> Value {
+        let response = match event {
+            CopierEvent::Stream(batch) => {
+                serde_json::to_value(self.handle_batch(batch, deadline).await)
+            }
+            CopierEvent::Scheduled(_) => serde_json::to_value(self.sweep(deadline).await),
+        };
+        response.unwrap_or(Value::Null)
+    }
+
+    /// Handles one stream batch.
+    pub async fn handle_batch(&self, event: StreamEvent, deadline: Instant) -> BatchResponse {
+        let mut response = BatchResponse::default();
+        for record in event.records {
+            let (Some(pk), Some(sk)) = (record.dynamodb.key("pk"), record.dynamodb.key("sk"))
+            else {
+                tracing::warn!("stream record without pk/sk ignored");
+                continue;
+            };
+            if let Err(e) = self.archive_record(pk, sk, deadline).await {
+                tracing::error!(pk, error = %e.detail(), "could not record copy results; the batch item will be retried");
+                if let Some(seq) = record.dynamodb.sequence_number {
+                    response.batch_item_failures.push(ItemFailure {
+                        item_identifier: seq,
+                    });
+                }
+            }
+        }
+        response
+    }
+
+    /// Tries every due file of the records with files pending, oldest first, while time lasts.
+    pub async fn sweep(&self, deadline: Instant) -> Report {
+        let mut report = Report::default();
+        let entries = match self.store.with_file_state("pending", SWEEP_LIMIT).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::error!(error = %e.detail(), "sweep could not list pending files");
+                report.errors += 1;
+                return report;
+            }
+        };
+        for entry in entries {
+            if deadline.saturating_duration_since(Instant::now()) < RECORD_MARGIN + MIN_COPY_TIME {
+                report.deferred += 1;
+                continue;
+            }
+            match self.archive_record(&entry.pk, &entry.sk, deadline).await {
+                Ok(r) => report.add(r),
+                Err(e) => {
+                    tracing::error!(pk = %entry.pk, error = %e.detail(), "could not record copy results");
+                    report.errors += 1;
+                }
+            }
+        }
+        tracing::info!(
+            copied = report.copied,
+            retrying = report.retrying,
+            failed = report.failed,
+            deferred = report.deferred,
+            errors = report.errors,
+            "sweep"
+        );
+        report
+    }
+
+    /// Copies every due file of the record at `(pk, sk)` and records the outcomes.
+    pub async fn archive_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        deadline: Instant,
+    ) -> Result<Report, StoreError> {
+        let mut report = Report::default();
+        let Some(stored) = self.store.get_item(pk, sk).await? else {
+            return Ok(report);
+        };
+        let provider = stored.record.provider();
+        let now = Utc::now();
+        for (kind, file) in stored.files.iter().filter(|(_, f)| f.is_due(now)) {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(RECORD_MARGIN);
+            if left < MIN_COPY_TIME {
+                report.deferred += 1;
+                continue;
+            }
+            let budget = left.min(self.copier.max_duration(provider.as_str()));
+            let started = Instant::now();
+            let result = self
+                .copier
+                .copy_within(provider.as_str(), &file.source_url, &file.s3_key, budget)
+                .await;
+            let latency_ms = started.elapsed().as_millis() as u64;
+            let source_url = file.source_url.clone();
+            let mut applied = None;
+            self.store
+                .update_files(pk, sk, |files| {
+                    applied = None;
+                    if let Some(state) = files.get_mut(kind) {
+                        // Only the file that was copied: a newer delivery may have changed it.
+                        if state.source_url == source_url && state.status == FileStatus::Pending {
+                            apply(state, &result, budget, &self.schedule, Utc::now());
+                            applied = Some(state.clone());
+                        }
+                    }
+                })
+                .await?;
+            let Some(state) = applied else { continue };
+            let outcome = match state.status {
+                FileStatus::Copied => {
+                    report.copied += 1;
+                    "copied"
+                }
+                FileStatus::Pending => {
+                    report.retrying += 1;
+                    "retry"
+                }
+                FileStatus::Failed => {
+                    report.failed += 1;
+                    "failed"
+                }
+            };
+            tracing::info!(
                 pk,
                 kind = kind.as_str(),
-                outcome = "copied",
-                size = up.size,
-                parts = up.parts,
+                outcome,
+                attempts = state.attempts,
+                size = state.size,
+                error = state.error.as_deref(),
+                next_attempt_at = state.next_attempt_at.as_deref(),
                 latency_ms,
                 "file"
-            ),
-            Err(e) => {
-                tracing::warn!(pk, kind = kind.as_str(), outcome = if e.is_transient() { "retry" } else { "failed" }, error = %e, latency_ms, "file")
-            }
+            );
         }
-        let source_url = file.source_url.clone();
-        store
-            .update_files(pk, sk, |files| {
-                if let Some(state) = files.get_mut(kind) {
-                    // Only the file that was copied: a newer delivery may have changed it.
-                    if state.source_url == source_url && state.status == FileStatus::Pending {
-                        apply(state, &result);
-                    }
-                }
-            })
-            .await?;
+        Ok(report)
     }
-    Ok(())
 }
 
-fn apply(state: &mut FileState, result: &Result<crate::upload::Uploaded, CopyError>) {
+/// Records one attempt's result in a file's state: copied; pending again with the time of
+/// the next attempt (a transient failure with attempts left); or failed.
+fn apply(
+    state: &mut FileState,
+    result: &Result<Uploaded, CopyError>,
+    budget: Duration,
+    schedule: &RetrySchedule,
+    now: DateTime<Utc>,
+) {
     state.attempts += 1;
+    state.next_attempt_at = None;
     match result {
         Ok(up) => {
             state.status = FileStatus::Copied;
             state.size = Some(up.size);
             state.sha256 = Some(up.sha256.clone());
             state.content_type = Some(up.content_type.clone());
-            state.copied_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true));
+            state.copied_at = Some(timestamp(now));
             state.error = None;
         }
         Err(e) => {
-            state.error = Some(e.to_string());
-            if !e.is_transient() || state.attempts >= MAX_ATTEMPTS {
-                state.status = FileStatus::Failed;
+            state.error = Some(match e {
+                CopyError::Timeout => format!(
+                    "the copy did not finish within the {} s it had",
+                    budget.as_secs()
+                ),
+                e => e.to_string(),
+            });
+            match schedule.delay_after(state.attempts) {
+                Some(delay) if e.is_transient() => {
+                    let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                    state.next_attempt_at = Some(timestamp(next));
+                }
+                _ => state.status = FileStatus::Failed,
             }
         }
     }
@@ -164,33 +374,72 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_lambda_stream_events() {
-        let event: StreamEvent = serde_json::from_str(
+    fn parses_lambda_stream_and_scheduled_events() {
+        let event: CopierEvent = serde_json::from_str(
             r#"{"Records":[{"eventID":"1","eventName":"MODIFY","dynamodb":{"Keys":{"pk":{"S":"CALL#voki#c1"},"sk":{"S":"CALL"}},
             "NewImage":{"files_pending":{"BOOL":true}},"SequenceNumber":"111","SizeBytes":26,"StreamViewType":"NEW_IMAGE"}}]}"#,
         )
         .expect("event");
+        let CopierEvent::Stream(event) = event else {
+            panic!("a stream batch")
+        };
         assert_eq!(event.records[0].dynamodb.key("pk"), Some("CALL#voki#c1"));
         assert_eq!(event.records[0].dynamodb.key("sk"), Some("CALL"));
         assert_eq!(
             event.records[0].dynamodb.sequence_number.as_deref(),
             Some("111")
         );
+        let scheduled: CopierEvent = serde_json::from_str(
+            r#"{"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.events","time":"2026-11-27T10:00:00Z","detail":{}}"#,
+        )
+        .expect("scheduled");
+        assert!(matches!(scheduled, CopierEvent::Scheduled(_)));
     }
 
     #[test]
-    fn outcomes_update_the_file_state() {
-        let fresh = || FileState::pending("https://h/a", "k");
-        let mut s = fresh();
-        apply(&mut s, &Err(CopyError::Status(503)));
+    fn outcomes_space_retries_then_fail() {
+        let schedule = RetrySchedule::default();
+        let now: DateTime<Utc> = "2026-11-27T10:00:00Z".parse().expect("t");
+        let budget = Duration::from_secs(600);
+        let mut s = FileState::pending("https://h/a", "k");
+        apply(&mut s, &Err(CopyError::Status(503)), budget, &schedule, now);
         assert_eq!((s.status, s.attempts), (FileStatus::Pending, 1));
-        for _ in 1..MAX_ATTEMPTS {
-            apply(&mut s, &Err(CopyError::Timeout));
+        assert_eq!(
+            s.next_attempt_at.as_deref(),
+            Some("2026-11-27T10:01:00.000Z")
+        );
+        assert!(!s.is_due(now) && s.is_due(now + chrono::Duration::minutes(1)));
+        apply(&mut s, &Err(CopyError::Timeout), budget, &schedule, now);
+        assert_eq!(
+            s.next_attempt_at.as_deref(),
+            Some("2026-11-27T10:05:00.000Z")
+        );
+        assert_eq!(
+            s.error.as_deref(),
+            Some("the copy did not finish within the 600 s it had")
+        );
+        for _ in 2..schedule.max_attempts() {
+            apply(&mut s, &Err(CopyError::Timeout), budget, &schedule, now);
         }
-        assert_eq!((s.status, s.attempts), (FileStatus::Failed, MAX_ATTEMPTS));
-        let mut s = fresh();
-        apply(&mut s, &Err(CopyError::Status(404)));
-        assert_eq!(s.status, FileStatus::Failed);
+        assert_eq!(
+            (s.status, s.attempts, s.next_attempt_at.as_deref()),
+            (FileStatus::Failed, schedule.max_attempts(), None)
+        );
+        let mut s = FileState::pending("https://h/a", "k");
+        apply(&mut s, &Err(CopyError::Status(404)), budget, &schedule, now);
+        assert_eq!((s.status, s.attempts), (FileStatus::Failed, 1));
         assert_eq!(s.error.as_deref(), Some("source answered HTTP 404"));
+    }
+
+    #[test]
+    fn the_default_schedule_spans_hours() {
+        let schedule = RetrySchedule::default();
+        assert_eq!(schedule.max_attempts(), 6);
+        let total: Duration = (1..schedule.max_attempts())
+            .filter_map(|n| schedule.delay_after(n))
+            .sum();
+        assert_eq!(total, Duration::from_secs(321 * 60));
+        assert_eq!(schedule.delay_after(0), None);
+        assert_eq!(schedule.delay_after(6), None);
     }
 }

@@ -5,11 +5,15 @@
 //! uploading at once. Peak memory is about `part_size × (max_in_flight + 1)` whatever the
 //! file size. A file smaller than one part is sent with a single PutObject. On any failure the
 //! multipart upload is aborted, so no partial object is ever visible.
+//!
+//! Each object is written once: the PUT (or the multipart completion) is conditional on no
+//! object being at the key, and the content's digest and size are attached as object tags
+//! (which change no version) rather than by copying the object onto itself.
 
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Tag, Tagging};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -19,12 +23,18 @@ use tokio::task::JoinSet;
 use crate::source::{Download, HttpSource};
 use crate::CopyError;
 
-/// Metadata key holding the source URL.
-pub const META_SOURCE_URL: &str = "source-url";
-/// Metadata key holding the content's SHA-256 (hex).
-pub const META_SHA256: &str = "sha256";
-/// Metadata key holding the size in bytes.
-pub const META_SIZE: &str = "size";
+/// Metadata key holding the SHA-256 of the source URL (hex): which link the object was copied
+/// from, without keeping the link (its query string may hold an access token).
+pub const META_SOURCE: &str = "source-sha256";
+/// Tag holding the content's SHA-256 (hex).
+pub const TAG_SHA256: &str = "sha256";
+/// Tag holding the size in bytes.
+pub const TAG_SIZE: &str = "size";
+
+/// The [`META_SOURCE`] value of a source URL.
+pub fn source_digest(source_url: &str) -> String {
+    hex::encode(Sha256::digest(source_url.as_bytes()))
+}
 
 /// Part size and parallelism of multipart uploads.
 #[derive(Debug, Clone, Copy)]
@@ -70,17 +80,58 @@ pub struct Target<'a> {
     pub source_url: &'a str,
 }
 
-fn metadata(
+/// The tags recording a copy's digest and size, in the URL-encoded form PutObject takes.
+fn tags_query(size: u64, sha256: &str) -> String {
+    format!("{TAG_SHA256}={sha256}&{TAG_SIZE}={size}")
+}
+
+/// Attaches the digest and size tags to the object at `target` (no new version).
+pub(crate) async fn put_tags(
     target: &Target<'_>,
     size: u64,
     sha256: &str,
-) -> std::collections::HashMap<String, String> {
-    [
-        (META_SOURCE_URL.to_owned(), target.source_url.to_owned()),
-        (META_SHA256.to_owned(), sha256.to_owned()),
-        (META_SIZE.to_owned(), size.to_string()),
-    ]
-    .into()
+) -> Result<(), CopyError> {
+    let tag = |key: &str, value: String| {
+        Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .map_err(|e| CopyError::Storage(e.to_string()))
+    };
+    let tagging = Tagging::builder()
+        .tag_set(tag(TAG_SHA256, sha256.to_owned())?)
+        .tag_set(tag(TAG_SIZE, size.to_string())?)
+        .build()
+        .map_err(|e| CopyError::Storage(e.to_string()))?;
+    target
+        .s3
+        .put_object_tagging()
+        .bucket(target.bucket)
+        .key(target.key)
+        .tagging(tagging)
+        .send()
+        .await
+        .map_err(CopyError::s3)?;
+    Ok(())
+}
+
+/// Whether an S3 error says the conditional write found an object already there (412) or
+/// lost a race with a concurrent writer of the same key (409).
+fn already_written<E>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    err.raw_response()
+        .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412))
+}
+
+/// The outcome of a conditional write: written now, or an object was already at the key
+/// (a concurrent copier of the same file); the caller then reads what is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// This copy wrote the object.
+    Now(Uploaded),
+    /// An object was already at the key; nothing was written.
+    AlreadyThere,
 }
 
 /// Streams `download` into `target`, enforcing `max_bytes` and the declared length.
@@ -89,7 +140,7 @@ pub async fn stream_to_s3(
     target: &Target<'_>,
     config: UploadConfig,
     max_bytes: u64,
-) -> Result<Uploaded, CopyError> {
+) -> Result<Written, CopyError> {
     let Download {
         response,
         content_length,
@@ -106,7 +157,7 @@ pub async fn stream_to_s3(
     let mut buffer = BytesMut::with_capacity(first_part);
     let mut multipart: Option<Multipart> = None;
 
-    let result: Result<Uploaded, CopyError> = async {
+    let result: Result<Written, CopyError> = async {
         loop {
             let chunk = match body.next().await {
                 Some(chunk) => chunk.map_err(HttpSource::classify)?,
@@ -149,57 +200,49 @@ pub async fn stream_to_s3(
             }
         }
         let sha256 = hex::encode(hasher.finalize_reset());
+        let uploaded = |parts| Uploaded {
+            size: total,
+            sha256: sha256.clone(),
+            content_type: content_type.clone(),
+            parts,
+        };
         match multipart.as_mut() {
             None => {
-                target
+                let put = target
                     .s3
                     .put_object()
                     .bucket(target.bucket)
                     .key(target.key)
+                    .if_none_match("*")
                     .content_type(&content_type)
-                    .set_metadata(Some(metadata(target, total, &sha256)))
+                    .metadata(META_SOURCE, source_digest(target.source_url))
+                    .tagging(tags_query(total, &sha256))
                     .body(ByteStream::from(buffer.split().freeze()))
                     .send()
-                    .await
-                    .map_err(CopyError::s3)?;
-                Ok(Uploaded {
-                    size: total,
-                    sha256,
-                    content_type: content_type.clone(),
-                    parts: 1,
-                })
+                    .await;
+                match put {
+                    Ok(_) => Ok(Written::Now(uploaded(1))),
+                    Err(e) if already_written(&e) => Ok(Written::AlreadyThere),
+                    Err(e) => Err(CopyError::s3(e)),
+                }
             }
             Some(m) => {
                 if !buffer.is_empty() {
                     m.send(buffer.split().freeze()).await?;
                 }
-                let parts = m.finish().await?;
-                // Multipart metadata is fixed at creation, before the digest is known: set it
-                // now by copying the object onto itself (objects here stay under 5 GB).
-                target
-                    .s3
-                    .copy_object()
-                    .bucket(target.bucket)
-                    .key(target.key)
-                    .copy_source(format!("{}/{}", target.bucket, target.key))
-                    .metadata_directive(MetadataDirective::Replace)
-                    .content_type(&content_type)
-                    .set_metadata(Some(metadata(target, total, &sha256)))
-                    .send()
-                    .await
-                    .map_err(CopyError::s3)?;
-                Ok(Uploaded {
-                    size: total,
-                    sha256,
-                    content_type: content_type.clone(),
-                    parts,
-                })
+                match m.finish().await? {
+                    Some(parts) => {
+                        put_tags(target, total, &sha256).await?;
+                        Ok(Written::Now(uploaded(parts)))
+                    }
+                    None => Ok(Written::AlreadyThere),
+                }
             }
         }
     }
     .await;
 
-    if result.is_err() {
+    if matches!(result, Err(_) | Ok(Written::AlreadyThere)) {
         if let Some(m) = multipart {
             m.abort().await;
         }
@@ -231,7 +274,7 @@ impl Multipart {
             .bucket(target.bucket)
             .key(target.key)
             .content_type(content_type)
-            .metadata(META_SOURCE_URL, target.source_url)
+            .metadata(META_SOURCE, source_digest(target.source_url))
             .send()
             .await
             .map_err(CopyError::s3)?;
@@ -288,27 +331,34 @@ impl Multipart {
         Ok(())
     }
 
-    async fn finish(&mut self) -> Result<usize, CopyError> {
+    /// Completes the upload unless an object is already at the key: `Some(parts)` when this
+    /// upload wrote it, `None` when another writer got there first (the caller aborts).
+    async fn finish(&mut self) -> Result<Option<usize>, CopyError> {
         let mut parts = std::mem::take(&mut self.done);
         while let Some(done) = self.tasks.join_next().await {
             parts.push(done.map_err(|e| CopyError::Storage(e.to_string()))??);
         }
         parts.sort_by_key(|p| p.part_number);
         let count = parts.len();
-        self.s3
+        let completed = self
+            .s3
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)
             .upload_id(&self.upload_id)
+            .if_none_match("*")
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
                     .build(),
             )
             .send()
-            .await
-            .map_err(CopyError::s3)?;
-        Ok(count)
+            .await;
+        match completed {
+            Ok(_) => Ok(Some(count)),
+            Err(e) if already_written(&e) => Ok(None),
+            Err(e) => Err(CopyError::s3(e)),
+        }
     }
 
     async fn abort(mut self) {

@@ -112,6 +112,36 @@ async fn object(
     }
 }
 
+/// The object's tags.
+async fn tags(s3: &aws_sdk_s3::Client, key: &str) -> anyhow::Result<HashMap<String, String>> {
+    let out = s3
+        .get_object_tagging()
+        .bucket("archive")
+        .key(key)
+        .send()
+        .await?;
+    Ok(out
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect())
+}
+
+/// How many versions the (versioned) bucket holds of `key`.
+async fn versions(s3: &aws_sdk_s3::Client, key: &str) -> anyhow::Result<usize> {
+    let out = s3
+        .list_object_versions()
+        .bucket("archive")
+        .prefix(key)
+        .send()
+        .await?;
+    Ok(out
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .count())
+}
+
 async fn assert_nothing_left(s3: &aws_sdk_s3::Client, key: &str) -> anyhow::Result<()> {
     assert!(object(s3, key).await?.is_none(), "no object at {key}");
     let uploads = s3.list_multipart_uploads().bucket("archive").send().await?;
@@ -146,9 +176,19 @@ async fn small_file_is_one_put_byte_identical_with_metadata() -> anyhow::Result<
         .expect("object");
     assert_eq!(stored, body);
     assert_eq!(ct.as_deref(), Some("audio/mpeg"));
-    assert_eq!(meta.get("sha256"), Some(&sha));
-    assert_eq!(meta.get("source-url"), Some(&url));
-    assert_eq!(meta.get("size"), Some(&body.len().to_string()));
+    let tags = tags(&s.s3, "voki/2026/11/23/c1/recording.mp3").await?;
+    assert_eq!(tags.get("sha256"), Some(&sha));
+    assert_eq!(tags.get("size"), Some(&body.len().to_string()));
+    assert_eq!(
+        meta.get("source-sha256"),
+        Some(&hex::encode(Sha256::digest(url.as_bytes()))),
+        "the source is named by its digest, never by the link itself"
+    );
+    assert!(meta.values().all(|v| !v.contains("127.0.0.1")), "{meta:?}");
+    assert_eq!(
+        versions(&s.s3, "voki/2026/11/23/c1/recording.mp3").await?,
+        1
+    );
     Ok(())
 }
 
@@ -165,13 +205,14 @@ async fn large_files_stream_as_multipart_with_the_same_result() -> anyhow::Resul
             .copy("voki", &s.server.url(route), key)
             .await?;
         assert_eq!(up.parts, 4, "{route}");
-        let (stored, meta, ct) = object(&s.s3, key).await?.expect("object");
+        let (stored, _, ct) = object(&s.s3, key).await?.expect("object");
         assert!(stored == body, "{route}: byte-identical");
         assert_eq!(
-            meta.get("sha256"),
+            tags(&s.s3, key).await?.get("sha256"),
             Some(&hex::encode(Sha256::digest(&body)))
         );
         assert_eq!(ct.as_deref(), Some("audio/wav"));
+        assert_eq!(versions(&s.s3, key).await?, 1, "{route}: stored once");
     }
     Ok(())
 }
@@ -358,8 +399,54 @@ async fn copies_are_idempotent_and_heal_without_downloading_again() -> anyhow::R
         requests,
         "the object is already there: no second download"
     );
-    assert_eq!((second.sha256, second.size), (first.sha256, first.size));
+    assert_eq!(
+        (second.sha256.clone(), second.size),
+        (first.sha256.clone(), first.size)
+    );
     let listed = s.s3.list_objects_v2().bucket("archive").send().await?;
     assert_eq!(listed.key_count, Some(1));
+
+    // An object whose copier stopped before tagging it is read once and tagged, not copied
+    // again.
+    s.s3.delete_object_tagging()
+        .bucket("archive")
+        .key("once.mp3")
+        .send()
+        .await?;
+    let healed = copier.copy("voki", &url, "once.mp3").await?;
+    assert_eq!(s.server.requests(), requests);
+    assert_eq!((healed.sha256, healed.size), (first.sha256, first.size));
+    assert_eq!(versions(&s.s3, "once.mp3").await?, 1);
+    Ok(())
+}
+
+/// Two copiers of the same file at once (a stream batch and a sweep) store it once.
+#[tokio::test]
+async fn concurrent_copies_of_one_file_store_one_version() -> anyhow::Result<()> {
+    let s = setup().await?;
+    let body = content(6 * MIB);
+    s.server.add("twice.wav", body.clone(), "audio/wav");
+    let copier = loopback_copier(&s.s3);
+    let url = s.server.url("/files/twice.wav");
+    let (a, b) = tokio::join!(
+        copier.copy("voki", &url, "twice.wav"),
+        copier.copy("voki", &url, "twice.wav")
+    );
+    let (a, b) = (a?, b?);
+    let sha = hex::encode(Sha256::digest(&body));
+    assert_eq!(
+        (a.sha256.as_str(), b.sha256.as_str()),
+        (sha.as_str(), sha.as_str())
+    );
+    assert_eq!(versions(&s.s3, "twice.wav").await?, 1);
+    let uploads =
+        s.s3.list_multipart_uploads()
+            .bucket("archive")
+            .send()
+            .await?;
+    assert!(
+        uploads.uploads.unwrap_or_default().is_empty(),
+        "the loser's upload is aborted"
+    );
     Ok(())
 }

@@ -3,19 +3,19 @@
 //! second object, and storage failures come back as batch item failures.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use callvault_archive::guard::{AddressPolicy, SystemResolver};
 use callvault_archive::source::{HttpSource, SourcePolicy};
 use callvault_archive::stream::{
-    self, BatchResponse, Change, ItemFailure, StreamEvent, StreamRecord,
+    Archiver, BatchResponse, Change, ItemFailure, RetrySchedule, StreamEvent, StreamRecord,
 };
 use callvault_archive::upload::UploadConfig;
 use callvault_archive::{Copier, RetryPolicy, Sources};
 use callvault_records::{voiceinfra, Normalized, Provider};
 use callvault_store::files::{FileKind, FileStatus};
 use callvault_store::schema::call_key;
-use callvault_store::{Delivery, RecordStore};
+use callvault_store::{Contribution, Delivery, RecordStore};
 use callvault_testkit::{Emulator, SourceServer};
 use callvault_verify::Unverified;
 use serde_json::json;
@@ -57,10 +57,25 @@ async fn ingest_call(
         received_at: chrono::Utc::now(),
         headers: vec![],
     };
-    store
-        .ingest(&delivery, call_id, "call.completed", record, None)
-        .await?;
-    Ok(call_key(Provider::VoiceInfra, call_id))
+    let contribution = Contribution {
+        delivery_id: call_id,
+        event_type: "call.completed",
+        record,
+        scope: None,
+        transcript_pointer: None,
+    };
+    store.ingest(&delivery, contribution).await?;
+    Ok(call_key(Provider::VoiceInfra, None, call_id))
+}
+
+/// An archiver over `store` whose failed attempts wait `delay` for the next one.
+fn archiver(copier: Copier, store: &RecordStore, delay: Duration) -> Archiver {
+    Archiver::new(copier, store.clone(), RetrySchedule::new(vec![delay; 3]))
+}
+
+/// A deadline as far away as a Lambda invocation's.
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(900)
 }
 
 fn event(pk: &str, sk: &str, seq: &str) -> StreamEvent {
@@ -108,9 +123,15 @@ async fn pending_recording_is_copied_once_and_the_flag_cleared() -> anyhow::Resu
         "new files are flagged for the stream filter"
     );
 
-    let copier = copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await));
+    let archiver = archiver(
+        copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await)),
+        &store,
+        Duration::from_secs(60),
+    );
     assert_eq!(
-        stream::handle(&copier, &store, event(&pk, &sk, "1")).await,
+        archiver
+            .handle_batch(event(&pk, &sk, "1"), deadline())
+            .await,
         BatchResponse::default()
     );
     let stored = store.get_item(&pk, &sk).await?.expect("record");
@@ -127,7 +148,9 @@ async fn pending_recording_is_copied_once_and_the_flag_cleared() -> anyhow::Resu
     );
 
     let requests = server.requests();
-    stream::handle(&copier, &store, event(&pk, &sk, "2")).await;
+    archiver
+        .handle_batch(event(&pk, &sk, "2"), deadline())
+        .await;
     assert_eq!(
         server.requests(),
         requests,
@@ -164,7 +187,9 @@ async fn a_crash_between_upload_and_record_update_heals_without_a_second_object(
     );
 
     // The stream delivers the record again: the object is recognized, not downloaded again.
-    stream::handle(&copier, &store, event(&pk, &sk, "1")).await;
+    archiver(copier, &store, Duration::from_secs(60))
+        .handle_batch(event(&pk, &sk, "1"), deadline())
+        .await;
     assert_eq!(server.requests(), requests);
     let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
     assert_eq!(file.status, FileStatus::Copied);
@@ -187,7 +212,9 @@ async fn a_webhook_write_during_the_copy_loses_neither() -> anyhow::Result<()> {
     // Another delivery for the same call arrives (a retry with a different id), then the copier runs.
     ingest_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
     let copier = copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await));
-    stream::handle(&copier, &store, event(&pk, &sk, "1")).await;
+    archiver(copier, &store, Duration::from_secs(60))
+        .handle_batch(event(&pk, &sk, "1"), deadline())
+        .await;
     let stored = store.get_item(&pk, &sk).await?.expect("record");
     assert_eq!(
         stored.files[&FileKind::Recording].status,
@@ -204,9 +231,14 @@ async fn a_webhook_write_during_the_copy_loses_neither() -> anyhow::Result<()> {
         received_at: chrono::Utc::now(),
         headers: vec![],
     };
-    store
-        .ingest(&delivery, "c-3-later", "call.completed", record, None)
-        .await?;
+    let contribution = Contribution {
+        delivery_id: "c-3-later",
+        event_type: "call.completed",
+        record,
+        scope: None,
+        transcript_pointer: None,
+    };
+    store.ingest(&delivery, contribution).await?;
     let after = store.get_item(&pk, &sk).await?.expect("record");
     assert_eq!(
         after.files, stored.files,
@@ -228,7 +260,9 @@ async fn storage_failures_are_reported_as_batch_item_failures() -> anyhow::Resul
         "archive",
     );
     let copier = copier(aws_sdk_s3::Client::new(&sdk));
-    let response = stream::handle(&copier, &store, event("CALL#voki#x", "CALL", "42")).await;
+    let response = archiver(copier, &store, Duration::from_secs(60))
+        .handle_batch(event("CALL#voki#x", "CALL", "42"), deadline())
+        .await;
     assert_eq!(
         response,
         BatchResponse {
@@ -237,5 +271,84 @@ async fn storage_failures_are_reported_as_batch_item_failures() -> anyhow::Resul
             }]
         }
     );
+    Ok(())
+}
+
+/// A transient failure leaves the file pending until its next attempt is due: a trigger
+/// before then does nothing, the sweep after it copies. A permanent one fails at once.
+#[tokio::test]
+async fn failed_attempts_wait_for_their_time_and_the_sweep_retries_them() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    server.add("r.mp3", vec![5u8; 2000], "audio/mpeg");
+    // 500 for the first two requests: the first attempt's two tries both fail.
+    let (pk, sk) = ingest_call(&store, "c-4", &server.url("/flaky/2/r.mp3")).await?;
+    let archiver = archiver(
+        copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await)),
+        &store,
+        Duration::from_secs(2),
+    );
+    archiver
+        .handle_batch(event(&pk, &sk, "1"), deadline())
+        .await;
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!((file.status, file.attempts), (FileStatus::Pending, 1));
+    assert!(
+        file.next_attempt_at.is_some() && file.error.as_deref() == Some("source answered HTTP 500")
+    );
+    assert!(
+        !raw_item(&emulator, &pk, &sk)
+            .await?
+            .contains_key("files_pending"),
+        "a file waiting for its time does not trigger the stream"
+    );
+
+    let requests = server.requests();
+    let early = archiver.sweep(deadline()).await;
+    assert_eq!(
+        (early.copied, server.requests()),
+        (0, requests),
+        "not due yet"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let report = archiver.sweep(deadline()).await;
+    assert_eq!(report.copied, 1, "{report:?}");
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!(
+        (file.status, file.attempts, file.next_attempt_at),
+        (FileStatus::Copied, 2, None)
+    );
+
+    let (pk, sk) = ingest_call(&store, "c-5", &server.url("/status/404")).await?;
+    archiver
+        .handle_batch(event(&pk, &sk, "2"), deadline())
+        .await;
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!((file.status, file.attempts), (FileStatus::Failed, 1));
+    Ok(())
+}
+
+/// With too little time left in the invocation, a due file is not started: it stays pending,
+/// no attempt counted, for the next sweep.
+#[tokio::test]
+async fn no_copy_starts_without_the_time_to_finish_it() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    server.add("r.mp3", vec![5u8; 2000], "audio/mpeg");
+    let (pk, sk) = ingest_call(&store, "c-6", &server.url("/files/r.mp3")).await?;
+    let archiver = archiver(
+        copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await)),
+        &store,
+        Duration::from_secs(60),
+    );
+    let report = archiver
+        .archive_record(&pk, &sk, Instant::now() + Duration::from_secs(25))
+        .await?;
+    assert_eq!((report.deferred, report.copied), (1, 0));
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!((file.status, file.attempts), (FileStatus::Pending, 0));
+    assert_eq!(server.requests(), 0);
     Ok(())
 }

@@ -7,10 +7,11 @@ use callvault_records::{CallRecord, CallStatus, Normalized, Provider};
 use callvault_store::files::Files;
 use callvault_store::index::{index_timestamp, CallSummary, Summary};
 use callvault_store::schema::{
-    agent_pk, call_key, calls_pk, contact_pk, Index, BY_AGENT, BY_CONTACT, BY_FILE_STATE,
-    BY_FROM_NUMBER, BY_PROVIDER_TIME, BY_TO_NUMBER, SUMMARY,
+    agent_pk, call_pk, calls_pk, contact_pk, Index, BY_AGENT, BY_CONTACT, BY_FILE_STATE,
+    BY_FROM_NUMBER, BY_PROVIDER_TIME, BY_TO_NUMBER, CALL_SK, SUMMARY,
 };
 use callvault_store::{Item, StoreError, Stored};
+use callvault_verify::Scope;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -41,7 +42,8 @@ pub struct CallFilter {
 }
 
 /// One delivery applied to a record, as kept in its event entry (the body itself is not
-/// included; `body_s3_uri` points at it when it was kept in S3).
+/// included; `body_s3_uri` points at it when it was kept in S3). A body is kept once
+/// however many times it arrived; `delivery_id` is the id it first came with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryEvent {
     /// The provider's delivery (or event) id.
@@ -78,6 +80,12 @@ pub struct CallDetail {
     pub version: u64,
     /// How its first delivery was authenticated.
     pub authentication: String,
+    /// The secrets that authenticated its deliveries, for scoped providers (Hatif):
+    /// `channel:<channel id>` or `default`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// How many deliveries were applied to it.
+    pub delivery_count: u64,
     /// The deliveries merged into it, oldest first.
     pub events: Vec<DeliveryEvent>,
 }
@@ -250,27 +258,60 @@ impl Reader {
         })
     }
 
-    /// The stored item of one call, without its delivery history.
+    /// The stored item of one call and its sort key, without its delivery history. A call id
+    /// delivered under several secret scopes (Hatif channels) is several records: `scope`
+    /// names one, and is needed only then.
     pub(crate) async fn stored_call(
         &self,
         provider: Provider,
         call_id: &str,
-    ) -> Result<(CallRecord, Stored), QueryError> {
-        let (pk, sk) = call_key(provider, call_id);
+        scope: Option<&Scope>,
+    ) -> Result<(CallRecord, Stored, String), QueryError> {
         let not_found = || QueryError::NotFound(format!("call {provider}/{call_id}"));
-        let stored: Stored = self.store.get_item(&pk, &sk).await?.ok_or_else(not_found)?;
+        let mut records = self
+            .store
+            .records(&call_pk(provider, call_id), CALL_SK)
+            .await?;
+        if let Some(scope) = scope {
+            records.retain(|(_, stored)| stored.scope.as_ref() == Some(scope));
+        }
+        let (sk, stored) = match records.len() {
+            0 => return Err(not_found()),
+            1 => records.remove(0),
+            _ => {
+                return Err(QueryError::Ambiguous {
+                    id: format!("{provider}/{call_id}"),
+                    scopes: records
+                        .iter()
+                        .filter_map(|(_, s)| s.scope.as_ref().map(ToString::to_string))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            }
+        };
         match &stored.record {
-            Normalized::Call(record) => Ok((record.clone(), stored)),
+            Normalized::Call(record) => Ok((record.clone(), stored, sk)),
             _ => Err(not_found()),
         }
     }
 
-    /// One call with its delivery history.
-    pub async fn call(&self, provider: Provider, call_id: &str) -> Result<CallDetail, QueryError> {
-        let (record, stored) = self.stored_call(provider, call_id).await?;
-        let (pk, _) = call_key(provider, call_id);
-        let mut events: Vec<DeliveryEvent> =
-            self.store.events(&pk).await?.iter().map(event_of).collect();
+    /// One call with its delivery history. A call id delivered under several secret scopes
+    /// (Hatif channels) is several records: `scope` names one, and is needed only then.
+    pub async fn call(
+        &self,
+        provider: Provider,
+        call_id: &str,
+        scope: Option<&Scope>,
+    ) -> Result<CallDetail, QueryError> {
+        let (record, stored, sk) = self.stored_call(provider, call_id, scope).await?;
+        let pk = call_pk(provider, call_id);
+        let mut events: Vec<DeliveryEvent> = self
+            .store
+            .events(&pk, &sk)
+            .await?
+            .iter()
+            .map(event_of)
+            .collect();
         events.sort_by(|a, b| {
             (&a.received_at, &a.delivery_id).cmp(&(&b.received_at, &b.delivery_id))
         });
@@ -281,6 +322,8 @@ impl Reader {
             updated_at: stored.updated_at,
             version: stored.version,
             authentication: stored.authentication,
+            scope: stored.scope.map(|s| s.to_string()),
+            delivery_count: stored.history.count,
             events,
         })
     }

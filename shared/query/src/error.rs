@@ -47,6 +47,9 @@ pub enum InputError {
     /// An empty id or other required value.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    /// Not a secret scope.
+    #[error("unknown scope {0:?} (expected default or channel:<channel id>)")]
+    Scope(String),
 }
 
 /// Why a query failed.
@@ -58,6 +61,15 @@ pub enum QueryError {
     /// There is no such record or file (HTTP 404).
     #[error("not found: {0}")]
     NotFound(String),
+    /// One call id names records of several secret scopes (Hatif channels whose secrets
+    /// authenticated them); the request must say which (HTTP 409).
+    #[error("call {id} was delivered under several secret scopes ({scopes}): name one with scope")]
+    Ambiguous {
+        /// The call.
+        id: String,
+        /// The scopes, comma-separated.
+        scopes: String,
+    },
     /// The file exists in the record but has not been archived (HTTP 409).
     #[error("{kind} of {id} is not archived yet (status: {status})")]
     NotArchived {
@@ -71,10 +83,4 @@ pub enum QueryError {
     /// Reading from the table or bucket failed (HTTP 502).
     #[error(transparent)]
     Storage(#[from] StoreError),
-}
-
-impl QueryError {
-    pub(crate) fn sdk<E: std::error::Error + 'static>(err: E) -> Self {
-        Self::Storage(StoreError::sdk(err))
-    }
 }

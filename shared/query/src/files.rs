@@ -6,6 +6,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use callvault_records::Provider;
 use callvault_store::files::{FileKind, FileState, FileStatus};
+use callvault_store::{Service, StoreError};
+use callvault_verify::Scope;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -40,9 +42,10 @@ impl Reader {
         &self,
         provider: Provider,
         call_id: &str,
+        scope: Option<&Scope>,
         kind: FileKind,
     ) -> Result<FileState, QueryError> {
-        let (_, stored) = self.stored_call(provider, call_id).await?;
+        let (_, stored, _) = self.stored_call(provider, call_id, scope).await?;
         let id = format!("{provider}/{call_id}");
         let file = stored
             .files
@@ -68,19 +71,23 @@ impl Reader {
         &self,
         provider: Provider,
         call_id: &str,
+        scope: Option<&Scope>,
         kind: FileKind,
         lifetime: Duration,
     ) -> Result<FileLink, QueryError> {
-        let file = self.archived_file(provider, call_id, kind).await?;
+        let file = self.archived_file(provider, call_id, scope, kind).await?;
         let lifetime = lifetime.min(MAX_LINK_LIFETIME);
         let presigned = self
             .s3
             .get_object()
             .bucket(&self.bucket)
             .key(&file.s3_key)
-            .presigned(PresigningConfig::expires_in(lifetime).map_err(QueryError::sdk)?)
+            .presigned(
+                PresigningConfig::expires_in(lifetime)
+                    .map_err(|e| StoreError::local(Service::S3, "PresignGetObject", e))?,
+            )
             .await
-            .map_err(QueryError::sdk)?;
+            .map_err(|e| StoreError::request(Service::S3, "PresignGetObject", e))?;
         Ok(FileLink {
             url: presigned.uri().to_owned(),
             expires_at: Utc::now()
@@ -94,9 +101,10 @@ impl Reader {
         &self,
         provider: Provider,
         call_id: &str,
+        scope: Option<&Scope>,
         kind: FileKind,
     ) -> Result<OpenFile, QueryError> {
-        let file = self.archived_file(provider, call_id, kind).await?;
+        let file = self.archived_file(provider, call_id, scope, kind).await?;
         let out = self
             .s3
             .get_object()
@@ -104,7 +112,7 @@ impl Reader {
             .key(&file.s3_key)
             .send()
             .await
-            .map_err(QueryError::sdk)?;
+            .map_err(|e| StoreError::request(Service::S3, "GetObject", e))?;
         Ok(OpenFile {
             file,
             body: out.body,

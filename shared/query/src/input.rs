@@ -160,6 +160,14 @@ pub fn id<'a>(value: &'a str, what: &'static str) -> Result<&'a str, InputError>
     }
 }
 
+/// A secret scope as written by users and stored: `default` or `channel:<channel id>`.
+pub fn scope(value: &str) -> Result<callvault_verify::Scope, InputError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| InputError::Scope(value.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

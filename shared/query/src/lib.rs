@@ -15,6 +15,7 @@ mod paged;
 
 pub use calls::{CallDetail, CallFilter, DeliveryEvent};
 pub use callvault_store::index::{CallSummary, MessageSummary};
+pub use callvault_verify::Scope;
 pub use error::{InputError, QueryError};
 pub use files::{FileLink, OpenFile, MAX_LINK_LIFETIME};
 pub use paged::Page;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use callvault_store::schema::{Index, PARTITION_KEY, SORT_KEY};
-use callvault_store::Item;
+use callvault_store::{Item, StoreError};
 
 use crate::cursor::{self, Position};
 use crate::{InputError, QueryError};
@@ -261,7 +261,10 @@ impl ListQuery {
             if !self.filter.terms.is_empty() {
                 query = query.filter_expression(self.filter.terms.join(" AND "));
             }
-            let out = query.send().await.map_err(QueryError::sdk)?;
+            let out = query
+                .send()
+                .await
+                .map_err(|e| StoreError::request(callvault_store::Service::DynamoDb, "Query", e))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => {

@@ -3,9 +3,9 @@
 
 use callvault_query::Reader;
 use callvault_records::{hatif, Normalized, Provider};
-use callvault_store::Delivery;
+use callvault_store::{Contribution, Delivery};
 use callvault_testkit::Emulator;
-use callvault_verify::Unverified;
+use callvault_verify::{Scope, Unverified};
 use chrono::Utc;
 
 #[tokio::test]
@@ -33,9 +33,15 @@ async fn conversation_messages_list_in_creation_order() -> anyhow::Result<()> {
             received_at: Utc::now(),
             headers: vec![],
         };
-        store
-            .ingest(&d, &format!("{id}:sent"), "message.sent", record, None)
-            .await?;
+        let delivery_id = format!("{id}:sent");
+        let contribution = Contribution {
+            delivery_id: &delivery_id,
+            event_type: "message.sent",
+            record,
+            scope: Some(&Scope::Default),
+            transcript_pointer: None,
+        };
+        store.ingest(&d, contribution).await?;
     }
     let reader = Reader::from_config(&emulator.sdk_config().await, "calls", "archive");
     let page = reader.messages(Provider::Hatif, "conv-1", 2, None).await?;

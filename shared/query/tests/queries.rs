@@ -278,16 +278,24 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         .find(|c| c.recording == Some(FileStatus::Copied))
         .expect("a copied recording is seeded");
     let (provider, id) = copied.id();
-    let detail = reader.call(provider, &id).await?;
+    let detail = reader.call(provider, &id, None).await?;
     assert_eq!(detail.record, copied.record);
     assert_eq!(detail.events.len(), 1);
     assert_eq!(detail.events[0].event_type, "seed");
-    let opened = reader.open_file(provider, &id, FileKind::Recording).await?;
+    let opened = reader
+        .open_file(provider, &id, None, FileKind::Recording)
+        .await?;
     assert_eq!(opened.file.status, FileStatus::Copied);
     let bytes = opened.body.collect().await?.into_bytes();
     assert_eq!(bytes.as_ref(), recording_content(&id).as_slice());
     let link = reader
-        .file_link(provider, &id, FileKind::Recording, Duration::from_secs(600))
+        .file_link(
+            provider,
+            &id,
+            None,
+            FileKind::Recording,
+            Duration::from_secs(600),
+        )
         .await?;
     assert!(link.url.starts_with(emulator.endpoint()), "{}", link.url);
     assert!(link.url.contains("X-Amz-Signature="));
@@ -305,11 +313,13 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         .expect("a pending recording is seeded");
     let (provider, id) = pending.id();
     assert!(matches!(
-        reader.open_file(provider, &id, FileKind::Recording).await,
+        reader
+            .open_file(provider, &id, None, FileKind::Recording)
+            .await,
         Err(QueryError::NotArchived { .. })
     ));
     assert!(matches!(
-        reader.call(Provider::Voki, "no-such-call").await,
+        reader.call(Provider::Voki, "no-such-call", None).await,
         Err(QueryError::NotFound(_))
     ));
     Ok(())

@@ -16,6 +16,7 @@ mod normalized;
 mod phone;
 pub mod postcall;
 mod provider;
+mod storable;
 pub mod voiceinfra;
 pub mod voki;
 
@@ -29,6 +30,17 @@ pub use message::{Location, MessageRecord, MessageStatus};
 pub use normalized::Normalized;
 pub use phone::PhoneNumber;
 pub use provider::Provider;
+pub use storable::storable_numbers;
+
+/// The longest identifier, in UTF-8 bytes, that any parser accepts for a value that becomes
+/// part of a storage key: call, conversation, message, agent and contact ids.
+///
+/// DynamoDB refuses (permanently) a partition key over 2,048 bytes and a sort key over 1,024
+/// bytes, index keys included; every key callvault builds is a short prefix plus at most two
+/// such ids, so 256 bytes each keeps every key well inside both limits. A longer id is
+/// refused at parse time with [`ParseError::Field`] (`longer than 256 bytes`), never quoting
+/// the value.
+pub const MAX_ID_BYTES: usize = 256;
 
 /// Parses a JSON body into `T`, describing failures without quoting the body.
 ///
@@ -49,7 +61,7 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T
 /// The characters JSON allows between tokens.
 const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 
-/// Rejects an empty identifier.
+/// Rejects an empty identifier, or one longer than [`MAX_ID_BYTES`].
 pub(crate) fn require_id(field: &'static str, value: &str) -> Result<(), ParseError> {
     if value.trim().is_empty() {
         return Err(ParseError::Field {
@@ -57,7 +69,107 @@ pub(crate) fn require_id(field: &'static str, value: &str) -> Result<(), ParseEr
             reason: "must not be empty".into(),
         });
     }
+    id_length(field, value)
+}
+
+/// Rejects an optional identifier longer than [`MAX_ID_BYTES`]; an absent (or empty) one is
+/// accepted, as before the limit.
+pub(crate) fn optional_id(field: &'static str, value: Option<&str>) -> Result<(), ParseError> {
+    value.map_or(Ok(()), |value| id_length(field, value))
+}
+
+/// Rejects an identifier of more than [`MAX_ID_BYTES`] UTF-8 bytes (not characters), without
+/// quoting it.
+fn id_length(field: &'static str, value: &str) -> Result<(), ParseError> {
+    if value.len() > MAX_ID_BYTES {
+        return Err(ParseError::Field {
+            field,
+            reason: format!("longer than {MAX_ID_BYTES} bytes"),
+        });
+    }
     Ok(())
+}
+
+/// Shared checks for the providers' tests: the id limit and the number rule.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use serde_json::{json, Map, Value};
+
+    /// The refusal of an over-long id.
+    pub(crate) fn too_long(field: &'static str) -> ParseError {
+        ParseError::Field {
+            field,
+            reason: "longer than 256 bytes".into(),
+        }
+    }
+
+    /// The refusal of a typed number DynamoDB cannot store.
+    pub(crate) fn out_of_range(field: &'static str) -> ParseError {
+        ParseError::Field {
+            field,
+            reason: "outside the storable range (magnitude 1e-130 to 1e125)".into(),
+        }
+    }
+
+    /// Ids at the limit and just over it, and whether each is accepted: the limit is in UTF-8
+    /// bytes, so 129 two-byte characters (258 bytes) are refused and 128 (256 bytes) are not.
+    fn ids_at_the_limit() -> Vec<(String, bool)> {
+        let ascii = "a".repeat(MAX_ID_BYTES);
+        let two_byte = "é".repeat(MAX_ID_BYTES / 2);
+        let three_byte = format!("{}a", "€".repeat(85));
+        vec![
+            (ascii.clone(), true),
+            (two_byte.clone(), true),
+            (three_byte.clone(), true),
+            (format!("{ascii}b"), false),
+            (format!("{two_byte}a"), false),
+            (format!("{three_byte}b"), false),
+            ("é".repeat(129), false),
+            ("€".repeat(86), false),
+        ]
+    }
+
+    /// For each id in [`ids_at_the_limit`] put in place of `@ID@` in `template`: an id of 256
+    /// bytes parses, a longer one is refused naming `field`, and the message never quotes it.
+    pub(crate) fn check_id_limit<T>(
+        template: &str,
+        field: &'static str,
+        parse: impl Fn(&[u8]) -> Result<T, ParseError>,
+    ) {
+        assert!(template.contains("@ID@"), "{template}");
+        for (id, accepted) in ids_at_the_limit() {
+            let body = template.replace("@ID@", &id);
+            let what = format!("{field}: {} bytes, {} chars", id.len(), id.chars().count());
+            match parse(body.as_bytes()) {
+                Ok(_) => assert!(accepted, "accepted {what}"),
+                Err(err) => {
+                    assert!(!accepted, "refused {what}: {err}");
+                    assert_eq!(err, too_long(field), "{what}");
+                    let start: String = id.chars().take(8).collect();
+                    assert!(!err.to_string().contains(&start), "{what}");
+                }
+            }
+        }
+    }
+
+    /// Unknown fields with numbers in and out of DynamoDB's range, for a JSON object.
+    pub(crate) const UNKNOWN_NUMBERS: &str = r#""x": 1e200,
+        "nums": {"tiny": 1e-200, "neg": -1e200, "nested": [1e200, {"deep": [1e-200, 0.5]}],
+                 "max": 1e125, "int": 123, "half": 0.5, "zero": 0}"#;
+
+    /// What [`UNKNOWN_NUMBERS`] becomes in a record: out-of-range floats as serde_json writes
+    /// them, everything else as it was.
+    pub(crate) fn assert_numbers_kept(map: &Map<String, Value>) {
+        assert_eq!(map.get("x"), Some(&Value::from("1e+200")), "{map:?}");
+        assert_eq!(
+            map.get("nums"),
+            Some(&json!({"tiny": "1e-200", "neg": "-1e+200",
+                "nested": ["1e+200", {"deep": ["1e-200", 0.5]}],
+                "max": 1e125, "int": 123, "half": 0.5, "zero": 0})),
+            "{map:?}"
+        );
+    }
 }
 
 #[cfg(test)]

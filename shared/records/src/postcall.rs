@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::storable::{self, require_storable};
 use crate::{
     from_json, require_id, CallRecord, CallStatus, Contact, FileRef, ParseError, PhoneNumber,
     Provider, Transcript,
@@ -70,7 +71,8 @@ pub struct CallAnalysis {
     pub extra: Map<String, Value>,
 }
 
-/// Parses a raw body.
+/// Parses a raw body. `callId` (part of storage keys) is at most
+/// [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and the score a number DynamoDB can store.
 pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     let payload: Payload = from_json(body)?;
     require_id("callId", &payload.call_id)?;
@@ -85,6 +87,7 @@ pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
                 reason: "expected a number".into(),
             });
         }
+        require_storable("callAnalysis.score", score_value(score))?;
     }
     Ok(payload)
 }
@@ -103,6 +106,8 @@ fn score_value(v: &Value) -> Option<f64> {
 
 /// Normalizes a parsed payload. The webhook fires when a call is over, so the status is
 /// `completed`; the call id `test-*` (the documentation's test request) marks a test delivery.
+/// Numbers DynamoDB cannot store in free-form values are kept as text
+/// ([`storable_numbers`](crate::storable_numbers)).
 pub fn normalize(p: Payload) -> CallRecord {
     let mut r = CallRecord::new(Provider::PostCall, p.call_id);
     r.test_delivery = r.provider_call_id.starts_with("test-");
@@ -141,6 +146,7 @@ pub fn normalize(p: Payload) -> CallRecord {
         }
     }
     r.extras.extend(p.extra);
+    storable::call(&mut r);
     r
 }
 
@@ -236,5 +242,64 @@ mod tests {
             parse(br#"{"callId":"c","callAnalysis":{"score":" 1e2 "}}"#).expect("finite"),
         );
         assert_eq!(r.score, Some(100.0));
+    }
+
+    #[test]
+    fn the_call_id_is_at_most_256_bytes() {
+        crate::testing::check_id_limit(r#"{"callId":"@ID@"}"#, "callId", parse);
+    }
+
+    #[test]
+    fn out_of_range_numbers_in_free_form_values_are_kept_as_text() {
+        let numbers = crate::testing::UNKNOWN_NUMBERS;
+        let body = format!(
+            r#"{{"callId":"c",{numbers},"callerDetails":{{"name":"A",{numbers}}},
+                "callAnalysis":{{"score":1e125,{numbers},"sentiment":{{"overall":1e200,"n":0.5}},
+                    "actionItems":[1e-200,123],"interestsAndNeeds":-1e200}}}}"#
+        );
+        let r = normalize(parse(body.as_bytes()).expect("parses"));
+        crate::testing::assert_numbers_kept(&r.extras);
+        let Some(Value::Object(analysis)) = r.extras.get("callAnalysis") else {
+            panic!("callAnalysis extras")
+        };
+        crate::testing::assert_numbers_kept(analysis);
+        crate::testing::assert_numbers_kept(&r.contact.expect("caller").details);
+        assert_eq!(r.score, Some(1e125));
+        assert_eq!(
+            r.sentiment,
+            Some(serde_json::json!({"overall": "1e+200", "n": 0.5}))
+        );
+        assert_eq!(r.action_items, Some(serde_json::json!(["1e-200", 123])));
+        assert_eq!(r.interests_and_needs, Some(Value::from("-1e+200")));
+    }
+
+    #[test]
+    fn scores_out_of_range_are_refused() {
+        for score in [
+            "1e200",
+            "-1e200",
+            "1e-200",
+            r#""1e200""#,
+            r#"" -1e-200 ""#,
+            "1e126",
+        ] {
+            let body = format!(r#"{{"callId":"c","callAnalysis":{{"score":{score}}}}}"#);
+            assert_eq!(
+                parse(body.as_bytes()).err(),
+                Some(crate::testing::out_of_range("callAnalysis.score")),
+                "{score}"
+            );
+        }
+        for (score, kept) in [
+            ("0", 0.0),
+            ("-0.0", 0.0),
+            (r#""1e-400""#, 0.0),
+            ("1e-129", 1e-129),
+            ("85", 85.0),
+        ] {
+            let body = format!(r#"{{"callId":"c","callAnalysis":{{"score":{score}}}}}"#);
+            let r = normalize(parse(body.as_bytes()).expect(score));
+            assert_eq!(r.score, Some(kept), "{score}");
+        }
     }
 }

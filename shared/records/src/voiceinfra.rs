@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::storable;
 use crate::{
-    from_json, require_id, Agent, AgentKind, CallRecord, CallStatus, FileRef, ParseError,
-    PhoneNumber, Provider, Transcript,
+    from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, FileRef,
+    ParseError, PhoneNumber, Provider, Transcript,
 };
 
 /// The header carrying VoiceInfra's signature.
@@ -48,10 +49,12 @@ const SAMPLE_CALL_ID: &str = "call_01HXYZ123456";
 /// Where the transcript sits in the raw body (for records whose transcript is offloaded).
 pub const TRANSCRIPT_POINTER: &str = "/transcript";
 
-/// Parses a raw body.
+/// Parses a raw body. `call_id` and `agent_id` (parts of storage keys) are at most
+/// [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes.
 pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     let payload: Payload = from_json(body)?;
     require_id("call_id", &payload.call_id)?;
+    optional_id("agent_id", payload.agent_id.as_deref())?;
     Ok(payload)
 }
 
@@ -65,7 +68,8 @@ fn status(outcome: Option<&str>) -> CallStatus {
     }
 }
 
-/// Normalizes a parsed payload into a call record.
+/// Normalizes a parsed payload into a call record. Numbers DynamoDB cannot store in `extras`
+/// are kept as text ([`storable_numbers`](crate::storable_numbers)).
 pub fn normalize(p: Payload) -> CallRecord {
     let mut r = CallRecord::new(Provider::VoiceInfra, p.call_id);
     r.test_delivery = r.provider_call_id == SAMPLE_CALL_ID;
@@ -91,6 +95,7 @@ pub fn normalize(p: Payload) -> CallRecord {
     r.summary = p.summary;
     r.outcome = p.call_outcome;
     r.extras = p.extra;
+    storable::call(&mut r);
     r
 }
 
@@ -180,5 +185,20 @@ mod tests {
         ] {
             assert!(parse(body).is_err(), "{:?}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn key_ids_are_at_most_256_bytes() {
+        use crate::testing::check_id_limit;
+        check_id_limit(r#"{"call_id":"@ID@"}"#, "call_id", parse);
+        check_id_limit(r#"{"call_id":"c","agent_id":"@ID@"}"#, "agent_id", parse);
+    }
+
+    #[test]
+    fn out_of_range_numbers_in_extras_are_kept_as_text() {
+        let body = format!(r#"{{"call_id":"c",{}}}"#, crate::testing::UNKNOWN_NUMBERS);
+        let r = normalize(parse(body.as_bytes()).expect("parses"));
+        crate::testing::assert_numbers_kept(&r.extras);
+        assert_eq!(r.extras.len(), 2);
     }
 }

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::storable;
 use crate::{
-    from_json, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact, ContactRecord,
-    Normalized, ParseError, PhoneNumber, Provider,
+    from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact,
+    ContactRecord, Normalized, ParseError, PhoneNumber, Provider,
 };
 
 /// The header carrying Voki's signature.
@@ -129,7 +130,9 @@ pub struct CustomerData {
 const SAMPLE_IDS: [&str; 1] = ["uuid-da-chamada"];
 
 /// Parses a raw body. An event outside the six documented ones is
-/// [`ParseError::Unsupported`].
+/// [`ParseError::Unsupported`]. Ids that end up in storage keys (`data.id`,
+/// `data.attendant_id`, `data.customer.id`) are at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES)
+/// bytes.
 pub fn parse(body: &[u8]) -> Result<Envelope, ParseError> {
     let raw: RawEnvelope = from_json(body)?;
     let event = Event::from_name(&raw.event).ok_or_else(|| {
@@ -147,6 +150,11 @@ pub fn parse(body: &[u8]) -> Result<Envelope, ParseError> {
     } else {
         let call: CallData = serde_json::from_value(data).map_err(|e| ParseError::from_json(&e))?;
         require_id("data.id", &call.id)?;
+        optional_id("data.attendant_id", call.attendant_id.as_deref())?;
+        optional_id(
+            "data.customer.id",
+            call.customer.as_ref().and_then(|c| c.id.as_deref()),
+        )?;
         Data::Call(call)
     };
     Ok(Envelope {
@@ -167,19 +175,24 @@ fn call_status(event: Event) -> CallStatus {
 }
 
 /// Normalizes one event into the record it contributes to; records from the events of one
-/// call merge into the same final record whatever their order.
+/// call merge into the same final record whatever their order. Numbers DynamoDB cannot store
+/// in free-form values are kept as text ([`storable_numbers`](crate::storable_numbers)).
 pub fn normalize(envelope: Envelope) -> Normalized {
     match envelope.data {
-        Data::Customer(c) => Normalized::Contact(ContactRecord {
-            provider: Provider::Voki,
-            test_delivery: c.id.as_deref().is_some_and(|id| SAMPLE_IDS.contains(&id)),
-            provider_contact_id: c.id.unwrap_or_default(),
-            name: c.name,
-            email: c.email,
-            phone: c.phone.as_deref().and_then(PhoneNumber::parse),
-            created_at: envelope.timestamp,
-            details: c.extra,
-        }),
+        Data::Customer(c) => {
+            let mut record = ContactRecord {
+                provider: Provider::Voki,
+                test_delivery: c.id.as_deref().is_some_and(|id| SAMPLE_IDS.contains(&id)),
+                provider_contact_id: c.id.unwrap_or_default(),
+                name: c.name,
+                email: c.email,
+                phone: c.phone.as_deref().and_then(PhoneNumber::parse),
+                created_at: envelope.timestamp,
+                details: c.extra,
+            };
+            storable::contact(&mut record);
+            Normalized::Contact(record)
+        }
         Data::Call(d) => {
             let event = envelope.event;
             let mut r = CallRecord::new(Provider::Voki, d.id);
@@ -214,6 +227,7 @@ pub fn normalize(envelope: Envelope) -> Normalized {
                     Event::CallAssigned | Event::CustomerCreated => {}
                 }
             }
+            storable::call(&mut r);
             Normalized::Call(r)
         }
     }
@@ -372,5 +386,52 @@ mod tests {
         assert!(parse(br#"{"event":"customer.created","data":{"name":"x"}}"#).is_err());
         assert!(parse(br#"{"event":"call.created","data":[]}"#).is_err());
         assert!(parse(br#"{"data":{"id":"x"}}"#).is_err());
+    }
+
+    #[test]
+    fn key_ids_are_at_most_256_bytes() {
+        use crate::testing::check_id_limit;
+        for (template, field) in [
+            (
+                r#"{"event":"call.created","data":{"id":"@ID@"}}"#,
+                "data.id",
+            ),
+            (
+                r#"{"event":"call.assigned","data":{"id":"c","attendant_id":"@ID@"}}"#,
+                "data.attendant_id",
+            ),
+            (
+                r#"{"event":"call.completed","data":{"id":"c","customer":{"id":"@ID@"}}}"#,
+                "data.customer.id",
+            ),
+            (
+                r#"{"event":"customer.created","data":{"id":"@ID@"}}"#,
+                "data.id",
+            ),
+        ] {
+            check_id_limit(template, field, parse);
+        }
+    }
+
+    #[test]
+    fn out_of_range_numbers_in_free_form_values_are_kept_as_text() {
+        let numbers = crate::testing::UNKNOWN_NUMBERS;
+        let body = format!(
+            r#"{{"event":"call.completed","data":{{"id":"c",{numbers},"customer":{{"name":"Ana",{numbers}}}}}}}"#
+        );
+        let Normalized::Call(r) = normalize(parse(body.as_bytes()).expect("parses")) else {
+            panic!("call")
+        };
+        crate::testing::assert_numbers_kept(&r.extras);
+        assert_eq!(r.extras.len(), 2);
+        let contact = r.contact.expect("customer");
+        crate::testing::assert_numbers_kept(&contact.details);
+
+        let body = format!(r#"{{"event":"customer.created","data":{{"id":"cus-1",{numbers}}}}}"#);
+        let Normalized::Contact(c) = normalize(parse(body.as_bytes()).expect("parses")) else {
+            panic!("contact")
+        };
+        crate::testing::assert_numbers_kept(&c.details);
+        assert_eq!(c.details.len(), 2);
     }
 }

@@ -30,12 +30,3 @@ impl Delivery<'_> {
         self.received_at.format("%Y-%m-%d").to_string()
     }
 }
-
-/// Where a delivery's raw body was kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kept {
-    /// In the DynamoDB item itself.
-    Inline,
-    /// In S3, at this `s3://bucket/key`.
-    S3(String),
-}

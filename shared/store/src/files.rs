@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use callvault_records::Normalized;
+use callvault_verify::Scope;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -66,9 +67,13 @@ pub struct FileState {
     /// Content type, once copied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// Why the last attempt failed.
+    /// Why the last attempt failed (never with the URL's query string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When a file waiting after a failed attempt is due for the next one (RFC 3339); the
+    /// copier leaves it alone until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
     /// When the copy completed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_at: Option<String>,
@@ -86,26 +91,38 @@ impl FileState {
             sha256: None,
             content_type: None,
             error: None,
+            next_attempt_at: None,
             copied_at: None,
         }
+    }
+
+    /// Whether the copier should try this file at `now`: pending, and due.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.status == FileStatus::Pending
+            && self
+                .next_attempt_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|due| due <= now)
     }
 }
 
 /// The files of a record, by kind.
 pub type Files = BTreeMap<FileKind, FileState>;
 
-/// Keeps the characters that are safe in an S3 key segment; others become `_`.
+/// One S3 key segment of a provider's id: ASCII letters, digits, `-` and `_` as they are,
+/// every other byte percent-encoded, so two different ids never give the same segment and a
+/// segment never holds `/`.
 pub(crate) fn key_segment(id: &str) -> String {
-    id.chars()
-        .take(128)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The file extension of a URL's last path segment, if it looks like one.
@@ -118,13 +135,17 @@ fn extension(url: &str) -> Option<String> {
 }
 
 /// The files a record points at, with their deterministic archive keys:
-/// `<provider>/<YYYY>/<MM>/<DD>/<id>/<kind>.<ext>` (the date of the call or message, or of
-/// receipt when it has none).
+/// `<provider>/<YYYY>/<MM>/<DD>/[<scope>/]<id>/<kind>.<ext>` (the date of the call or message,
+/// or of receipt when it has none; a message's id is `<conversation>/<message>`). Every id
+/// segment is encoded by [`key_segment`], so two records never share a key.
 pub fn files_of(
     record: &Normalized,
+    scope: Option<&Scope>,
     received_at: DateTime<Utc>,
 ) -> Vec<(FileKind, String, String)> {
     let mut out = Vec::new();
+    let scope = scope.map(|s| format!("{}/", key_segment(&s.to_string())));
+    let scope = scope.as_deref().unwrap_or_default();
     let mut push = |kind: FileKind, url: &str, provider: &str, day: DateTime<Utc>, id: &str| {
         let ext = extension(url).unwrap_or_else(|| {
             if kind == FileKind::Transcript {
@@ -134,9 +155,8 @@ pub fn files_of(
             }
         });
         let key = format!(
-            "{provider}/{}/{}/{}.{ext}",
+            "{provider}/{}/{scope}{id}/{}.{ext}",
             day.format("%Y/%m/%d"),
-            key_segment(id),
             kind.as_str()
         );
         out.push((kind, url.to_owned(), key));
@@ -150,7 +170,7 @@ pub fn files_of(
                     &r.source_url,
                     c.provider.as_str(),
                     day,
-                    &c.provider_call_id,
+                    &key_segment(&c.provider_call_id),
                 );
             }
             if let Some(f) = c.transcript.as_ref().and_then(|t| t.file.as_ref()) {
@@ -159,13 +179,17 @@ pub fn files_of(
                     &f.source_url,
                     c.provider.as_str(),
                     day,
-                    &c.provider_call_id,
+                    &key_segment(&c.provider_call_id),
                 );
             }
         }
         Normalized::Message(m) => {
             if let Some(media) = &m.media {
-                let id = format!("{}_{}", m.conversation_id, m.message_id);
+                let id = format!(
+                    "{}/{}",
+                    key_segment(&m.conversation_id),
+                    key_segment(&m.message_id)
+                );
                 push(
                     FileKind::Media,
                     &media.source_url,
@@ -180,24 +204,40 @@ pub fn files_of(
     out
 }
 
-/// Adds pending entries for files the record points at that `existing` does not track yet;
-/// entries already tracked keep their state.
+/// The files map after a delivery: pending entries for files the record points at that
+/// `existing` does not track yet (entries already tracked keep their state), and a fresh
+/// pending entry for a `failed` file when the delivery brings a different URL for it (a
+/// provider's new link replaces the one that failed).
 pub fn with_new_files(
     mut existing: Files,
-    record: &Normalized,
+    merged: &Normalized,
+    delivered: &Normalized,
+    scope: Option<&Scope>,
     received_at: DateTime<Utc>,
 ) -> Files {
-    for (kind, source_url, s3_key) in files_of(record, received_at) {
+    for (kind, source_url, s3_key) in files_of(merged, scope, received_at) {
         existing
             .entry(kind)
             .or_insert_with(|| FileState::pending(source_url, s3_key));
     }
+    for (kind, source_url, s3_key) in files_of(delivered, scope, received_at) {
+        if let Some(state) = existing.get_mut(&kind) {
+            if state.status == FileStatus::Failed && state.source_url != source_url {
+                *state = FileState::pending(source_url, s3_key);
+            }
+        }
+    }
     existing
 }
 
-/// Whether any file still waits for the copier.
+/// Whether any file still waits for the copier (now or after a backoff).
 pub fn any_pending(files: &Files) -> bool {
     files.values().any(|f| f.status == FileStatus::Pending)
+}
+
+/// Whether any file is due for the copier at `now`.
+pub fn any_due(files: &Files, now: DateTime<Utc>) -> bool {
+    files.values().any(|f| f.is_due(now))
 }
 
 #[cfg(test)]
@@ -211,7 +251,7 @@ mod tests {
             voiceinfra::parse(include_bytes!("../../../tests/fixtures/voiceinfra.json"))
                 .expect("seed"),
         );
-        let files = files_of(&Normalized::Call(call), Utc::now());
+        let files = files_of(&Normalized::Call(call), None, Utc::now());
         assert_eq!(
             files,
             [(
@@ -224,17 +264,51 @@ mod tests {
             postcall::parse(br#"{"callId":"../x y","recordingUri":"https://h/r?sig=1","transcriptUri":"https://h/t"}"#).expect("p"),
         );
         let at: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().expect("t");
-        let keys: Vec<_> = files_of(&Normalized::Call(odd), at)
+        let keys: Vec<_> = files_of(&Normalized::Call(odd), None, at)
             .into_iter()
             .map(|(_, _, k)| k)
             .collect();
         assert_eq!(
             keys,
             [
-                "postcall/2026/11/23/.._x_y/recording.bin",
-                "postcall/2026/11/23/.._x_y/transcript.json"
+                "postcall/2026/11/23/%2E%2E%2Fx%20y/recording.bin",
+                "postcall/2026/11/23/%2E%2E%2Fx%20y/transcript.json"
             ]
         );
+    }
+
+    #[test]
+    fn keys_are_injective() {
+        let at: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().expect("t");
+        let key = |id: &str, scope: Option<&Scope>| {
+            let body = serde_json::json!({"callId": id, "recordingUri": "https://h/r.mp3"});
+            let call =
+                postcall::normalize(postcall::parse(body.to_string().as_bytes()).expect("p"));
+            files_of(&Normalized::Call(call), scope, at)
+                .into_iter()
+                .map(|(_, _, k)| k)
+                .next()
+                .expect("recording")
+        };
+        let ids = [
+            "a/b",
+            "a_b",
+            "a%2Fb",
+            "a b",
+            "a.b",
+            "ab",
+            &"x".repeat(200),
+            &"x".repeat(201),
+        ];
+        let keys: std::collections::BTreeSet<_> = ids.iter().map(|id| key(id, None)).collect();
+        assert_eq!(keys.len(), ids.len(), "{keys:?}");
+        let c1 = Scope::Channel("c1".into());
+        assert_ne!(key("a", Some(&c1)), key("a", Some(&Scope::Default)));
+        assert_eq!(
+            key("a", Some(&c1)),
+            "postcall/2026/11/23/channel%3Ac1/a/recording.mp3"
+        );
+        assert_ne!(key("a", Some(&c1)), key("a", None));
     }
 
     #[test]
@@ -242,15 +316,64 @@ mod tests {
         let call = Normalized::Call(voiceinfra::normalize(
             voiceinfra::parse(br#"{"call_id":"c","recording_url":"https://h/a.wav"}"#).expect("p"),
         ));
-        let files = with_new_files(Files::new(), &call, Utc::now());
+        let files = with_new_files(Files::new(), &call, &call, None, Utc::now());
         assert!(any_pending(&files));
         let mut copied = files.clone();
         copied
             .get_mut(&FileKind::Recording)
             .expect("recording")
             .status = FileStatus::Copied;
-        let again = with_new_files(copied.clone(), &call, Utc::now());
+        let again = with_new_files(copied.clone(), &call, &call, None, Utc::now());
         assert_eq!(again, copied);
         assert!(!any_pending(&again));
+    }
+
+    #[test]
+    fn a_new_link_resets_a_failed_file_only() {
+        let call = |url: &str| {
+            let body = serde_json::json!({"call_id": "c", "recording_url": url});
+            Normalized::Call(voiceinfra::normalize(
+                voiceinfra::parse(body.to_string().as_bytes()).expect("p"),
+            ))
+        };
+        let (old, new) = (call("https://h/old.wav"), call("https://h/new.wav"));
+        let mut files = with_new_files(Files::new(), &old, &old, None, Utc::now());
+        let failed = files.get_mut(&FileKind::Recording).expect("recording");
+        failed.status = FileStatus::Failed;
+        failed.attempts = 6;
+        failed.error = Some("source answered HTTP 500".into());
+        // The same link again changes nothing; a new one starts over.
+        let same = with_new_files(files.clone(), &old, &old, None, Utc::now());
+        assert_eq!(same, files);
+        let reset = with_new_files(files.clone(), &old, &new, None, Utc::now());
+        let state = &reset[&FileKind::Recording];
+        assert_eq!(
+            (
+                state.status,
+                state.attempts,
+                state.source_url.as_str(),
+                state.error.as_deref()
+            ),
+            (FileStatus::Pending, 0, "https://h/new.wav", None)
+        );
+        // A copied file keeps its copy.
+        let mut copied = files.clone();
+        copied.get_mut(&FileKind::Recording).expect("r").status = FileStatus::Copied;
+        assert_eq!(
+            with_new_files(copied.clone(), &old, &new, None, Utc::now()),
+            copied
+        );
+    }
+
+    #[test]
+    fn files_waiting_for_a_retry_are_not_due_before_their_time() {
+        let now: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().expect("t");
+        let mut state = FileState::pending("https://h/a", "k");
+        assert!(state.is_due(now));
+        state.next_attempt_at = Some("2026-11-23T10:05:00.000Z".into());
+        assert!(!state.is_due(now));
+        assert!(state.is_due(now + chrono::Duration::minutes(5)));
+        state.status = FileStatus::Failed;
+        assert!(!state.is_due(now + chrono::Duration::hours(1)));
     }
 }

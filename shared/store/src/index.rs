@@ -12,9 +12,12 @@ use crate::schema::{
     agent_pk, calls_pk, contact_pk, conversation_pk, AGENT_PK, CALLS_PK, CONTACT_PK,
     CONVERSATION_PK, FILE_STATE, FROM_NUMBER, MESSAGE_SK, SUMMARY, TIME_SK, TO_NUMBER,
 };
+use crate::size::summary_text;
 use crate::StoreError;
 
 /// The short form of a call that list queries return (projected into the list indexes).
+/// Names and numbers in it are cut to `size::MAX_SUMMARY_TEXT` characters, so an index entry
+/// stays small whatever a provider sends; the record has them whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallSummary {
     /// Which provider.
@@ -132,7 +135,7 @@ fn number_key(number: Option<&PhoneNumber>) -> Option<&str> {
 }
 
 fn shown_number(number: Option<&PhoneNumber>) -> Option<String> {
-    number.map(|n| n.shown().to_owned())
+    number.map(|n| summary_text(n.shown()))
 }
 
 /// The `file_state` of a record: `failed` if any file failed, else `pending` if any waits,
@@ -159,9 +162,17 @@ pub fn call_summary(call: &CallRecord, received_at: DateTime<Utc>, files: &Files
         to: shown_number(call.to.as_ref()),
         duration_seconds: call.duration_seconds,
         agent_id: call.agent.as_ref().map(|a| a.id.clone()),
-        agent_name: call.agent.as_ref().and_then(|a| a.name.clone()),
+        agent_name: call
+            .agent
+            .as_ref()
+            .and_then(|a| a.name.as_deref())
+            .map(summary_text),
         contact_id: call.contact.as_ref().and_then(|c| c.id.clone()),
-        contact_name: call.contact.as_ref().and_then(|c| c.name.clone()),
+        contact_name: call
+            .contact
+            .as_ref()
+            .and_then(|c| c.name.as_deref())
+            .map(summary_text),
         recording: files.get(&FileKind::Recording).map(|f| f.status),
         file_state: file_state(files).map(str::to_owned),
         test_delivery: call.test_delivery,

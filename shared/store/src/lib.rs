@@ -2,23 +2,37 @@
 //!
 //! [`schema`] is the one definition of the table and bucket layout: local provisioning creates
 //! exactly it, and a test checks the infrastructure template against it. [`RecordStore`]
-//! writes records idempotently and order-independently, keeps every delivery's raw body, and
-//! keeps rejected deliveries; it accepts only [`callvault_verify::Verified`] bodies.
+//! writes records idempotently and order-independently ([`RecordStore::ingest`]), keeps every
+//! delivery's raw body, keeps rejected deliveries ([`RejectedDelivery`]) and spools deliveries
+//! that DynamoDB could not take ([`SpooledDelivery`]); it accepts only
+//! [`callvault_verify::Verified`] bodies. [`size`] bounds what it writes, and every failure is
+//! a [`StoreError`] that says whether trying again can help.
+//!
+//! Modules by concern: `codec` (record items), `kept` (raw bodies, events, rejected
+//! deliveries), `ingest` (the optimistic merge loop), `record_store` (clients and plain
+//! requests), `spool`.
 
+mod codec;
 mod delivery;
 mod error;
 pub mod files;
 pub mod index;
+mod ingest;
 mod item;
+mod kept;
 mod record_store;
 pub mod schema;
+pub mod size;
 mod spool;
 
-pub use delivery::{Delivery, Kept};
-pub use error::StoreError;
+pub use codec::{record_of, timestamp, History, Stored};
+pub use delivery::Delivery;
+pub use error::{BoxError, FailureKind, Service, StoreError, Unstorable};
+pub use ingest::{Contribution, PutOutcome};
 pub use item::Item;
-pub use record_store::{record_of, PutOutcome, RecordStore, Stored};
-pub use spool::SpooledDelivery;
+pub use kept::{Kept, KeptBody, RejectedDelivery};
+pub use record_store::{FileStateEntry, RecordStore};
+pub use spool::{SpooledDelivery, SPOOL_PREFIX};
 
 /// The DynamoDB client type, re-exported so callers need no direct SDK dependency.
 pub use aws_sdk_dynamodb::Client as DynamoDbClient;

@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use callvault_records::{Normalized, Provider};
+use callvault_verify::Scope;
 
+use crate::error::Service;
 use crate::StoreError;
 
 /// Partition key attribute name.
@@ -22,8 +24,13 @@ pub const DEFAULT_BUCKET: &str = "callvault-archive";
 /// Attribute present (`true`) on records with files waiting to be archived; the copier's
 /// stream filter selects on it.
 pub const FILES_PENDING: &str = "files_pending";
-/// Sort-key prefix of a delivery's event entry, under its record's partition.
+/// Sort-key prefix of a delivery's event entry, under its record's partition:
+/// `EVENT#<record sk>#<sha256 of the body>` (see [`event_sk`]).
 pub const EVENT_PREFIX: &str = "EVENT#";
+/// Sort key (or, for scoped records, sort-key prefix) of call record items.
+pub const CALL_SK: &str = "CALL";
+/// Key prefix of raw bodies kept in the archive bucket (content-addressed, see [`raw_key`]).
+pub const RAW_PREFIX: &str = "raw/";
 
 /// Index key: a provider's call partition (`CALLS#<provider>`).
 pub const CALLS_PK: &str = "calls_pk";
@@ -151,24 +158,60 @@ pub fn contact_pk(provider: Provider, contact_id: &str) -> String {
     format!("CONTACT#{provider}#{contact_id}")
 }
 
-/// The `(pk, sk)` of the item holding a normalized record.
-pub fn record_key(record: &Normalized) -> (String, String) {
+/// `kind`, or `kind#<scope>` for a scoped record.
+fn scoped(kind: &str, scope: Option<&Scope>) -> String {
+    match scope {
+        Some(scope) => format!("{kind}#{scope}"),
+        None => kind.to_owned(),
+    }
+}
+
+/// The `(pk, sk)` of the item holding a normalized record. Records of a provider whose
+/// secrets are chosen per channel (Hatif) are scoped by the [`Scope`] that authenticated
+/// them: the same call id under two scopes is two records in one partition.
+pub fn record_key(record: &Normalized, scope: Option<&Scope>) -> (String, String) {
     match record {
-        Normalized::Call(c) => call_key(c.provider, &c.provider_call_id),
+        Normalized::Call(c) => call_key(c.provider, scope, &c.provider_call_id),
         Normalized::Message(m) => (
             conversation_pk(m.provider, &m.conversation_id),
-            format!("MSG#{}", m.message_id),
+            format!("{}#{}", scoped("MSG", scope), m.message_id),
         ),
         Normalized::Contact(c) => (
             format!("CONTACT#{}#{}", c.provider, c.provider_contact_id),
-            "CONTACT".into(),
+            scoped("CONTACT", scope),
         ),
     }
 }
 
 /// The `(pk, sk)` of a call record.
-pub fn call_key(provider: Provider, provider_call_id: &str) -> (String, String) {
-    (format!("CALL#{provider}#{provider_call_id}"), "CALL".into())
+pub fn call_key(
+    provider: Provider,
+    scope: Option<&Scope>,
+    provider_call_id: &str,
+) -> (String, String) {
+    (call_pk(provider, provider_call_id), scoped(CALL_SK, scope))
+}
+
+/// The partition of one call: its record (one per scope) and its delivery events.
+pub fn call_pk(provider: Provider, provider_call_id: &str) -> String {
+    format!("CALL#{provider}#{provider_call_id}")
+}
+
+/// The sort key of the event of the delivery whose body has digest `body_sha256`, applied to
+/// the record at `record_sk`: one event per distinct body, whatever delivery ids it came with.
+pub fn event_sk(record_sk: &str, body_sha256: &str) -> String {
+    format!("{EVENT_PREFIX}{record_sk}#{body_sha256}")
+}
+
+/// The sort-key prefix of the events of the record at `record_sk`.
+pub fn events_prefix(record_sk: &str) -> String {
+    format!("{EVENT_PREFIX}{record_sk}#")
+}
+
+/// The bucket key of a raw body kept in S3: `raw/<provider>/<sha256>`, so a body is stored
+/// once however often it arrives, and delivery events and kept deliveries share it.
+pub fn raw_key(provider: Provider, body_sha256: &str) -> String {
+    format!("{RAW_PREFIX}{provider}/{body_sha256}")
 }
 
 /// The partition holding a conversation's messages (also its `conversation_pk`).
@@ -199,14 +242,15 @@ pub async fn create_table(
             .key_type(kind)
             .build()
     };
+    let built = |e| StoreError::local(Service::DynamoDb, "CreateTable", e);
     let mut create = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key(PARTITION_KEY, KeyType::Hash).map_err(StoreError::sdk)?)
-        .key_schema(key(SORT_KEY, KeyType::Range).map_err(StoreError::sdk)?);
+        .key_schema(key(PARTITION_KEY, KeyType::Hash).map_err(built)?)
+        .key_schema(key(SORT_KEY, KeyType::Range).map_err(built)?);
     for name in key_attributes() {
-        create = create.attribute_definitions(string_key(name).map_err(StoreError::sdk)?);
+        create = create.attribute_definitions(string_key(name).map_err(built)?);
     }
     for index in INDEXES {
         let projection = Projection::builder()
@@ -218,11 +262,11 @@ pub async fn create_table(
         create = create.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
-                .key_schema(key(index.hash, KeyType::Hash).map_err(StoreError::sdk)?)
-                .key_schema(key(index.range, KeyType::Range).map_err(StoreError::sdk)?)
+                .key_schema(key(index.hash, KeyType::Hash).map_err(built)?)
+                .key_schema(key(index.range, KeyType::Range).map_err(built)?)
                 .projection(projection)
                 .build()
-                .map_err(StoreError::sdk)?,
+                .map_err(built)?,
         );
     }
     create
@@ -231,21 +275,32 @@ pub async fn create_table(
                 .stream_enabled(true)
                 .stream_view_type(STREAM_VIEW_TYPE)
                 .build()
-                .map_err(StoreError::sdk)?,
+                .map_err(built)?,
         )
         .send()
         .await
-        .map_err(StoreError::sdk)?;
+        .map_err(|e| StoreError::request(Service::DynamoDb, "CreateTable", e))?;
     Ok(())
 }
 
-/// Creates the archive bucket.
+/// Creates the archive bucket, versioned as the template declares it.
 pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), StoreError> {
     client
         .create_bucket()
         .bucket(bucket)
         .send()
         .await
-        .map_err(StoreError::sdk)?;
+        .map_err(|e| StoreError::request(Service::S3, "CreateBucket", e))?;
+    client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| StoreError::request(Service::S3, "PutBucketVersioning", e))?;
     Ok(())
 }

@@ -1,12 +1,14 @@
-//! The spool: raw deliveries written to S3 when DynamoDB is unavailable, for providers that
-//! never retry (the post-call webhook). `callvault-replay` re-ingests them.
+//! The spool: authenticated deliveries written to S3 when DynamoDB fails or does not answer
+//! in time, so that nothing acknowledged is lost. The spool replayer applies them once
+//! DynamoDB is back (see `callvault_webhook::replay`).
 
 use base64::Engine;
 use callvault_records::Provider;
-use callvault_verify::{Authentication, Verified};
+use callvault_verify::{Authentication, Scope, Verified};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::Service;
 use crate::{Delivery, RecordStore, StoreError};
 
 /// Key prefix of spooled deliveries in the archive bucket.
@@ -23,6 +25,9 @@ pub struct SpooledDelivery {
     pub received_at: DateTime<Utc>,
     /// How it was authenticated (`token:<id>`, ...).
     pub authentication: String,
+    /// The secrets that authenticated it, for scoped providers (Hatif).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// Kept request headers.
     pub headers: Vec<(String, String)>,
     /// The raw body, base64.
@@ -36,7 +41,13 @@ impl SpooledDelivery {
             .decode(&self.body_base64)
             .map_err(|e| StoreError::Corrupt(format!("spooled body: {e}")))?;
         let auth: Authentication = self.authentication.parse().map_err(StoreError::Corrupt)?;
-        Ok(Verified::reinstate(body, auth))
+        let scope: Option<Scope> = self
+            .scope
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(StoreError::Corrupt)?;
+        Ok(Verified::reinstate(body, auth, scope))
     }
 }
 
@@ -48,6 +59,7 @@ impl RecordStore {
             webhook: delivery.webhook.to_owned(),
             received_at: delivery.received_at,
             authentication: delivery.verified.authentication().to_string(),
+            scope: delivery.verified.scope().map(ToString::to_string),
             headers: delivery.headers.clone(),
             body_base64: base64::engine::general_purpose::STANDARD.encode(delivery.verified.body()),
         };
@@ -74,7 +86,7 @@ impl RecordStore {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(StoreError::sdk)?;
+            let page = page.map_err(|e| StoreError::request(Service::S3, "ListObjectsV2", e))?;
             keys.extend(
                 page.contents
                     .unwrap_or_default()
@@ -86,22 +98,34 @@ impl RecordStore {
         Ok(keys)
     }
 
-    /// Reads one spooled delivery.
-    pub async fn read_spooled(&self, key: &str) -> Result<SpooledDelivery, StoreError> {
-        let bytes = self.get_object(key).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Corrupt(format!("spooled delivery {key}: {e}")))
-    }
-
-    /// Removes a spooled delivery once it has been ingested.
-    pub async fn remove_spooled(&self, key: &str) -> Result<(), StoreError> {
-        self.s3()
-            .delete_object()
+    /// Reads one spooled delivery; `None` when it is no longer in the spool (applied and
+    /// removed by another replayer).
+    pub async fn read_spooled(&self, key: &str) -> Result<Option<SpooledDelivery>, StoreError> {
+        let out = match self
+            .s3()
+            .get_object()
             .bucket(self.bucket())
             .key(key)
             .send()
             .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(StoreError::request(Service::S3, "GetObject", e)),
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::local(Service::S3, "GetObject", e))?
+            .into_bytes();
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("spooled delivery {key}: {e}")))
+    }
+
+    /// Removes a spooled delivery once it has been applied (or kept).
+    pub async fn remove_spooled(&self, key: &str) -> Result<(), StoreError> {
+        self.delete_object(key).await
     }
 }

@@ -1,10 +1,10 @@
 //! The record store against the local DynamoDB/S3 emulator.
 
-use callvault_records::{hatif, voiceinfra, voki, CallStatus, Normalized, Provider};
-use callvault_store::schema::{call_key, record_key};
-use callvault_store::{Delivery, PutOutcome, RecordStore};
+use callvault_records::{hatif, voiceinfra, voki, CallRecord, CallStatus, Normalized, Provider};
+use callvault_store::schema::{call_key, call_pk, record_key, CALL_SK};
+use callvault_store::{Contribution, Delivery, FailureKind, PutOutcome, RecordStore, StoreError};
 use callvault_testkit::Emulator;
-use callvault_verify::{Unverified, Verified};
+use callvault_verify::{Scope, Unverified, Verified};
 use chrono::Utc;
 
 const SEED: &[u8] = include_bytes!("../../../tests/fixtures/voiceinfra.json");
@@ -32,14 +32,22 @@ async fn ingest(
     record: Normalized,
 ) -> anyhow::Result<PutOutcome> {
     Ok(store
-        .ingest(
-            &delivery(verified),
-            id,
-            "call.completed",
-            record,
-            Some("/transcript"),
-        )
+        .ingest(&delivery(verified), contribution(id, record, None))
         .await?)
+}
+
+fn contribution<'a>(
+    delivery_id: &'a str,
+    record: Normalized,
+    scope: Option<&'a Scope>,
+) -> Contribution<'a> {
+    Contribution {
+        delivery_id,
+        event_type: "call.completed",
+        record,
+        scope,
+        transcript_pointer: Some("/transcript"),
+    }
 }
 
 #[tokio::test]
@@ -58,15 +66,16 @@ async fn ingest_is_idempotent_and_keeps_one_event_per_delivery() -> anyhow::Resu
         PutOutcome::Duplicate
     );
 
-    let (pk, sk) = call_key(Provider::VoiceInfra, "call_01HXYZ123456");
+    let (pk, sk) = call_key(Provider::VoiceInfra, None, "call_01HXYZ123456");
     let stored = store.get_item(&pk, &sk).await?.expect("record exists");
     assert_eq!(stored.record, seed_record());
-    assert_eq!(stored.delivery_ids, ["call_01HXYZ123456"]);
+    assert_eq!(stored.history.delivery_ids, ["call_01HXYZ123456"]);
+    assert_eq!(stored.history.count, 1);
     assert_eq!(
         (stored.version, stored.authentication.as_str()),
         (1, "unsigned")
     );
-    let events = store.events(&pk).await?;
+    let events = store.events(&pk, &sk).await?;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0]["body"].as_b().ok().map(|b| b.as_ref()),
@@ -100,8 +109,8 @@ async fn concurrent_duplicates_store_exactly_once() -> anyhow::Result<()> {
         }
     }
     assert_eq!(stored, 1);
-    let (pk, _) = record_key(&seed_record());
-    assert_eq!(store.events(&pk).await?.len(), 1);
+    let (pk, sk) = record_key(&seed_record(), None);
+    assert_eq!(store.events(&pk, &sk).await?.len(), 1);
     Ok(())
 }
 
@@ -123,13 +132,14 @@ async fn concurrent_stages_all_merge() -> anyhow::Result<()> {
             let verified = Unverified::new(body.as_bytes()).accept_unsigned();
             let record = voki::normalize(voki::parse(verified.body()).expect("parses"));
             let d = Delivery { verified: &verified, provider: Provider::Voki, webhook: "voki", received_at: Utc::now(), headers: vec![] };
-            store.ingest(&d, &format!("del-{i}"), "x", record, None).await
+            let id = format!("del-{i}");
+            store.ingest(&d, Contribution { delivery_id: &id, event_type: "x", record, scope: None, transcript_pointer: None }).await
         })
     });
     for task in tasks {
         assert_eq!(task.await??, PutOutcome::Stored);
     }
-    let (pk, sk) = call_key(Provider::Voki, "c1");
+    let (pk, sk) = call_key(Provider::Voki, None, "c1");
     let stored = store.get_item(&pk, &sk).await?.expect("record");
     let Normalized::Call(call) = stored.record else {
         panic!("call")
@@ -137,7 +147,7 @@ async fn concurrent_stages_all_merge() -> anyhow::Result<()> {
     assert_eq!(call.status, CallStatus::Completed);
     assert_eq!(call.stages.len(), 4);
     assert_eq!(stored.version, 4);
-    assert_eq!(stored.delivery_ids.len(), 4);
+    assert_eq!(stored.history.delivery_ids.len(), 4);
     Ok(())
 }
 
@@ -161,20 +171,14 @@ async fn large_transcripts_go_to_s3_with_a_pointer() -> anyhow::Result<()> {
         received_at: Utc::now(),
         headers: vec![],
     };
-    assert_eq!(
-        store
-            .ingest(
-                &d,
-                "long-call",
-                "call.completed",
-                record,
-                Some(hatif::call::TRANSCRIPT_POINTER)
-            )
-            .await?,
-        PutOutcome::Stored
-    );
+    let scope = Scope::Default;
+    let contribution = Contribution {
+        transcript_pointer: Some(hatif::call::TRANSCRIPT_POINTER),
+        ..contribution("long-call", record, Some(&scope))
+    };
+    assert_eq!(store.ingest(&d, contribution).await?, PutOutcome::Stored);
 
-    let (pk, sk) = call_key(Provider::Hatif, "long-call");
+    let (pk, sk) = call_key(Provider::Hatif, Some(&scope), "long-call");
     let Normalized::Call(call) = store.get_item(&pk, &sk).await?.expect("record").record else {
         panic!("call")
     };
@@ -191,7 +195,7 @@ async fn large_transcripts_go_to_s3_with_a_pointer() -> anyhow::Result<()> {
             .map(Vec::len),
         Some(2000)
     );
-    let events = store.events(&pk).await?;
+    let events = store.events(&pk, &sk).await?;
     assert_eq!(
         events[0]["body_s3_uri"].as_s().ok(),
         Some(&offloaded.s3_uri),
@@ -214,9 +218,16 @@ async fn rejected_delivery_is_kept_raw_with_reason() -> anyhow::Result<()> {
         .keep_rejected(&d, "invalid payload: wrong type")
         .await?;
 
+    let kept = store.rejected(Provider::VoiceInfra, &d.day()).await?;
+    assert_eq!(kept.len(), 1, "a retried bad delivery is kept once");
+    assert_eq!(
+        (kept[0].reason.as_str(), kept[0].webhook.as_str()),
+        ("invalid payload: wrong type", "voiceinfra")
+    );
+    assert_eq!(store.kept_body(&kept[0].body).await?, body);
+    assert_eq!(kept[0].verified(body.clone())?.body(), &body[..]);
     let pk = callvault_store::schema::rejected_pk(Provider::VoiceInfra, &d.day());
     let items = store.query_prefix(&pk, "").await?;
-    assert_eq!(items.len(), 1, "a retried bad delivery is kept once");
     let item = &items[0];
     assert_eq!(
         item["kind"].as_s().ok().map(String::as_str),
@@ -256,7 +267,7 @@ async fn spool_round_trips_a_delivery() -> anyhow::Result<()> {
     let d = delivery(&verified);
     let key = store.spool(&d).await?;
     assert_eq!(store.spooled_keys().await?, std::slice::from_ref(&key));
-    let spooled = store.read_spooled(&key).await?;
+    let spooled = store.read_spooled(&key).await?.expect("spooled");
     assert_eq!(spooled.webhook, "voiceinfra");
     let back = spooled.verified()?;
     assert_eq!(back.body(), verified.body());
@@ -279,8 +290,187 @@ async fn unreachable_storage_is_an_error_not_a_panic() -> anyhow::Result<()> {
         "archive",
     );
     let verified = Unverified::new(SEED).accept_unsigned();
-    assert!(ingest(&store, &verified, "d", seed_record()).await.is_err());
+    let err = ingest(&store, &verified, "d", seed_record())
+        .await
+        .expect_err("nothing listens");
+    let err = err.downcast::<StoreError>()?;
+    assert!(!err.is_permanent(), "an outage is transient: {err}");
+    assert_eq!(
+        err.kind(),
+        Some(FailureKind::Unavailable),
+        "{}",
+        err.detail()
+    );
     assert!(store.warm_up().await.is_err());
     assert!(store.spool(&delivery(&verified)).await.is_err());
+    Ok(())
+}
+
+/// One signed body resent under many delivery ids (Voki's `X-Voki-Delivery` is not signed)
+/// is applied once: one event, a record that does not grow.
+#[tokio::test]
+async fn one_body_under_many_delivery_ids_is_applied_once() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let verified = Unverified::new(SEED).accept_unsigned();
+    assert_eq!(
+        ingest(&store, &verified, "first", seed_record()).await?,
+        PutOutcome::Stored
+    );
+    for i in 0..20 {
+        let id = format!("resend-{i}");
+        assert_eq!(
+            ingest(&store, &verified, &id, seed_record()).await?,
+            PutOutcome::Duplicate,
+            "{id}"
+        );
+    }
+    // Bodies beyond the latest ones the record lists are found by their event.
+    let bodies: Vec<Vec<u8>> = (0..12)
+        .map(|i| format!(r#"{{"call_id":"call_01HXYZ123456","x{i}":{i}}}"#).into_bytes())
+        .collect();
+    for (i, body) in bodies.iter().enumerate() {
+        let verified = Unverified::new(body.clone()).accept_unsigned();
+        let record = Normalized::Call(voiceinfra::normalize(voiceinfra::parse(body)?));
+        assert_eq!(
+            ingest(&store, &verified, &format!("other-{i}"), record).await?,
+            PutOutcome::Stored
+        );
+    }
+    let verified = Unverified::new(SEED).accept_unsigned();
+    assert_eq!(
+        ingest(&store, &verified, "much-later", seed_record()).await?,
+        PutOutcome::Duplicate
+    );
+    let (pk, sk) = call_key(Provider::VoiceInfra, None, "call_01HXYZ123456");
+    let stored = store.get_item(&pk, &sk).await?.expect("record");
+    assert_eq!(stored.history.count, 13);
+    assert_eq!(
+        stored.history.delivery_ids.len(),
+        callvault_store::size::RECENT_DELIVERIES
+    );
+    assert_eq!(store.events(&pk, &sk).await?.len(), 13);
+    Ok(())
+}
+
+/// A crash after the event was written but before the record was: the retry applies it.
+#[tokio::test]
+async fn an_event_without_its_record_update_is_applied_on_retry() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let verified = Unverified::new(SEED).accept_unsigned();
+    assert_eq!(
+        ingest(&store, &verified, "d1", seed_record()).await?,
+        PutOutcome::Stored
+    );
+    let (pk, sk) = call_key(Provider::VoiceInfra, None, "call_01HXYZ123456");
+    store.delete_item(&pk, &sk).await?;
+    assert_eq!(store.events(&pk, &sk).await?.len(), 1);
+    assert_eq!(
+        ingest(&store, &verified, "d1", seed_record()).await?,
+        PutOutcome::Stored
+    );
+    assert!(store.get_item(&pk, &sk).await?.is_some());
+    Ok(())
+}
+
+/// Records of different scopes (the Hatif channel whose secrets authenticated them) never
+/// merge: the same call id under two scopes is two records of one partition.
+#[tokio::test]
+async fn scopes_keep_records_apart() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let genuine = Scope::Channel("c1".into());
+    let impostor = Scope::Default;
+    for (scope, agent) in [(&impostor, "intruder"), (&genuine, "agent-7")] {
+        let body = format!(r#"{{"callId":"shared-id","userId":"{agent}"}}"#);
+        let verified = Unverified::new(body.clone().into_bytes()).accept_unsigned();
+        let record = Normalized::Call(hatif::call::normalize(hatif::call::parse(body.as_bytes())?));
+        let d = Delivery {
+            provider: Provider::Hatif,
+            webhook: "hatif-call",
+            ..delivery(&verified)
+        };
+        assert_eq!(
+            store
+                .ingest(&d, contribution("shared-id", record, Some(scope)))
+                .await?,
+            PutOutcome::Stored
+        );
+    }
+    let records = store
+        .records(&call_pk(Provider::Hatif, "shared-id"), CALL_SK)
+        .await?;
+    let agents: Vec<_> = records
+        .iter()
+        .map(|(sk, s)| match &s.record {
+            Normalized::Call(c) => (
+                sk.clone(),
+                c.agent.as_ref().map(|a| a.id.clone()),
+                s.scope.clone(),
+            ),
+            _ => panic!("call"),
+        })
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            (
+                "CALL#channel:c1".to_owned(),
+                Some("agent-7".to_owned()),
+                Some(genuine)
+            ),
+            (
+                "CALL#default".to_owned(),
+                Some("intruder".to_owned()),
+                Some(impostor)
+            ),
+        ]
+    );
+    Ok(())
+}
+
+/// What DynamoDB refuses for good is reported as permanent, before anything is written when
+/// the store can tell (the item's size), from DynamoDB's answer otherwise.
+#[tokio::test]
+async fn permanent_refusals_are_told_apart_from_outages() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let call = |id: &str| CallRecord::new(Provider::VoiceInfra, id);
+
+    let mut big = call("big");
+    big.summary = Some("x".repeat(400 * 1024));
+    let verified = Unverified::new(&b"{}"[..]).accept_unsigned();
+    let err = ingest(&store, &verified, "big", Normalized::Call(big))
+        .await
+        .expect_err("too large");
+    let err = err.downcast::<StoreError>()?;
+    assert!(
+        matches!(err, StoreError::Unstorable(_)) && err.is_permanent(),
+        "{err}"
+    );
+    let (pk, sk) = call_key(Provider::VoiceInfra, None, "big");
+    assert!(store.events(&pk, &sk).await?.is_empty(), "nothing written");
+
+    let long = "k".repeat(3000);
+    let err = ingest(&store, &verified, "long", Normalized::Call(call(&long)))
+        .await
+        .expect_err("key");
+    let err = err.downcast::<StoreError>()?;
+    assert_eq!(
+        err.kind(),
+        Some(FailureKind::KeyTooLarge),
+        "{}",
+        err.detail()
+    );
+
+    let mut odd = call("odd");
+    odd.extras.insert("x".into(), serde_json::json!(1e200));
+    let err = ingest(&store, &verified, "odd", Normalized::Call(odd))
+        .await
+        .expect_err("number");
+    let err = err.downcast::<StoreError>()?;
+    assert_eq!(err.kind(), Some(FailureKind::Invalid), "{}", err.detail());
+    assert!(err.is_permanent());
     Ok(())
 }

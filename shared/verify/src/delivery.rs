@@ -1,4 +1,4 @@
-use crate::{HmacSha256Hex, SecretId, SecretSet, SharedToken, VerifyError};
+use crate::{HmacSha256Hex, Keyring, Scope, SecretId, SecretSet, SharedToken, VerifyError};
 
 /// A request body as received, before authentication. It can be read (for example to find the
 /// Hatif `channelId` that selects the secret) but only a check turns it into [`Verified`].
@@ -48,6 +48,7 @@ impl std::str::FromStr for Authentication {
 pub struct Verified {
     body: Vec<u8>,
     authentication: Authentication,
+    scope: Option<Scope>,
 }
 
 impl Unverified {
@@ -72,6 +73,22 @@ impl Unverified {
         Ok(self.into_verified(Authentication::Signature(id)))
     }
 
+    /// Verifies an HMAC signature header with the secrets a keyring holds for `key` (a Hatif
+    /// channel), or its default secrets, and remembers which of the two it was
+    /// ([`Verified::scope`]).
+    pub fn verify_keyed_signature(
+        self,
+        scheme: HmacSha256Hex,
+        header: Option<&str>,
+        keyring: &Keyring,
+        key: Option<&str>,
+    ) -> Result<Verified, VerifyError> {
+        let (scope, secrets) = keyring.scoped(key).ok_or(VerifyError::NoSecret)?;
+        let mut verified = self.verify_signature(scheme, header, secrets)?;
+        verified.scope = Some(scope);
+        Ok(verified)
+    }
+
     /// Verifies a shared token presented with the request.
     pub fn verify_token(
         self,
@@ -92,6 +109,7 @@ impl Unverified {
         Verified {
             body: self.body,
             authentication,
+            scope: None,
         }
     }
 }
@@ -100,10 +118,15 @@ impl Verified {
     /// Rebuilds a delivery that passed authentication earlier and was kept by callvault's own
     /// storage (the spool, kept rejected deliveries), so that it can be re-ingested. Never call
     /// it on a body that arrived from outside.
-    pub fn reinstate(body: impl Into<Vec<u8>>, authentication: Authentication) -> Self {
+    pub fn reinstate(
+        body: impl Into<Vec<u8>>,
+        authentication: Authentication,
+        scope: Option<Scope>,
+    ) -> Self {
         Self {
             body: body.into(),
             authentication,
+            scope,
         }
     }
 
@@ -115,6 +138,12 @@ impl Verified {
     /// How the delivery was authenticated.
     pub fn authentication(&self) -> &Authentication {
         &self.authentication
+    }
+
+    /// Which secrets of a keyring authenticated it, when they were chosen per key
+    /// ([`Unverified::verify_keyed_signature`]).
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
     }
 }
 
@@ -134,6 +163,32 @@ mod tests {
         assert_eq!(
             verified.authentication(),
             &Authentication::Signature(SecretId::new("v1"))
+        );
+    }
+
+    #[test]
+    fn keyed_signatures_remember_their_scope() {
+        let keyring = Keyring::from_json(r#"{"secrets":{"d":"x"},"channels":{"c1":{"c":"y"}}}"#)
+            .expect("valid");
+        let verify = |secret: &str, key: Option<&str>| {
+            let sig = HmacSha256Hex::BARE.sign(&Secret::new(secret), b"{}");
+            Unverified::new(b"{}".to_vec())
+                .verify_keyed_signature(HmacSha256Hex::BARE, Some(&sig), &keyring, key)
+                .map(|v| v.scope().cloned())
+        };
+        assert_eq!(
+            verify("y", Some("c1")),
+            Ok(Some(Scope::Channel("c1".into())))
+        );
+        assert_eq!(verify("x", Some("c2")), Ok(Some(Scope::Default)));
+        assert_eq!(verify("x", Some("c1")), Err(VerifyError::Mismatch));
+        let empty = Keyring::from_json(r#"{"channels":{"c1":{"c":"y"}}}"#).expect("valid");
+        let sig = HmacSha256Hex::BARE.sign(&Secret::new("y"), b"{}");
+        assert_eq!(
+            Unverified::new(b"{}".to_vec())
+                .verify_keyed_signature(HmacSha256Hex::BARE, Some(&sig), &empty, None)
+                .map(|_| ()),
+            Err(VerifyError::NoSecret)
         );
     }
 

@@ -16,5 +16,5 @@ mod token;
 pub use delivery::{Authentication, Unverified, Verified};
 pub use error::{SecretConfigError, VerifyError};
 pub use hmac_sha256::HmacSha256Hex;
-pub use secret::{Keyring, Secret, SecretId, SecretSet};
+pub use secret::{Keyring, Scope, Secret, SecretId, SecretSet};
 pub use token::SharedToken;

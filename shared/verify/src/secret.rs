@@ -84,6 +84,42 @@ impl SecretSet {
     }
 }
 
+/// Which secrets of a [`Keyring`] authenticated a delivery: the set of one key (a Hatif
+/// channel listed under `channels`) or the default set. Records built from deliveries of
+/// different scopes never merge, so a holder of one channel's secret (or of the default one)
+/// cannot write into another channel's records.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// The default secrets (`secrets`), shared by every key without its own.
+    Default,
+    /// The secrets of this key (`channels.<key>`).
+    Channel(String),
+}
+
+impl fmt::Display for Scope {
+    /// `default` or `channel:<key>`: the form stored with deliveries and records, and used in
+    /// their keys.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Default => f.write_str("default"),
+            Self::Channel(key) => write!(f, "channel:{key}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+
+    /// Parses the stored form written by `Display`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("channel", key)) if !key.is_empty() => Ok(Self::Channel(key.to_owned())),
+            None if s == "default" => Ok(Self::Default),
+            _ => Err(format!("not a secret scope: {s}")),
+        }
+    }
+}
+
 /// Secrets of one provider: an optional default set, and sets per key (a Hatif `channelId`).
 ///
 /// Loaded from JSON of this shape (the same document locally and in Secrets Manager):
@@ -173,8 +209,21 @@ impl Keyring {
 
     /// The secrets for `key`: its own set if it has one, otherwise the default set.
     pub fn for_key(&self, key: Option<&str>) -> Option<&SecretSet> {
-        key.and_then(|k| self.by_key.get(k))
-            .or(self.default.as_ref())
+        self.scoped(key).map(|(_, set)| set)
+    }
+
+    /// The secrets for `key` and the [`Scope`] they belong to: the key's own set
+    /// ([`Scope::Channel`]) if it has one, otherwise the default set ([`Scope::Default`]).
+    pub fn scoped(&self, key: Option<&str>) -> Option<(Scope, &SecretSet)> {
+        match key.and_then(|k| self.by_key.get_key_value(k)) {
+            Some((k, set)) => Some((Scope::Channel(k.clone()), set)),
+            None => self.default.as_ref().map(|set| (Scope::Default, set)),
+        }
+    }
+
+    /// The keys (Hatif channels) that have secrets of their own.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.by_key.keys().map(String::as_str)
     }
 
     /// The default set, used by providers whose secrets are not per key.
@@ -206,6 +255,21 @@ mod tests {
         assert_eq!(ids(keyring.for_key(Some("c1")).expect("c1")), ["c"]);
         assert_eq!(ids(keyring.for_key(Some("other")).expect("default")), ["d"]);
         assert_eq!(ids(keyring.for_key(None).expect("default")), ["d"]);
+    }
+
+    #[test]
+    fn scopes_name_the_set_that_was_chosen() {
+        let keyring = Keyring::from_json(r#"{"secrets":{"d":"x"},"channels":{"c1":{"c":"y"}}}"#)
+            .expect("valid");
+        let scope = |key| keyring.scoped(key).map(|(scope, _)| scope);
+        assert_eq!(scope(Some("c1")), Some(Scope::Channel("c1".into())));
+        assert_eq!(scope(Some("c2")), Some(Scope::Default));
+        assert_eq!(scope(None), Some(Scope::Default));
+        for s in [Scope::Default, Scope::Channel("5f6d:x".into())] {
+            assert_eq!(s.to_string().parse::<Scope>(), Ok(s));
+        }
+        assert!("channel:".parse::<Scope>().is_err());
+        assert!("other".parse::<Scope>().is_err());
     }
 
     #[test]

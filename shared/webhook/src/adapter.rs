@@ -1,5 +1,5 @@
 use callvault_records::{Normalized, ParseError, Provider};
-use callvault_verify::{Unverified, Verified, VerifyError};
+use callvault_verify::{Scope, Unverified, Verified, VerifyError};
 use chrono::{DateTime, Utc};
 use lambda_http::http::HeaderMap;
 
@@ -30,6 +30,9 @@ pub struct Ingested {
     pub record: Normalized,
     /// Where the inline transcript sits in the raw body, if the provider sends one inline.
     pub transcript_pointer: Option<&'static str>,
+    /// The scope of the record's identity, for providers whose secrets are chosen per
+    /// channel (Hatif): the channel whose secrets authenticated the delivery, or the default.
+    pub scope: Option<Scope>,
 }
 
 /// One provider's webhook: how it authenticates and how its body becomes a record.
@@ -38,9 +41,6 @@ pub trait Adapter: Send + Sync + 'static {
     const PROVIDER: Provider;
     /// The webhook (function) name, stored with kept deliveries so replay finds the adapter.
     const WEBHOOK: &'static str;
-    /// Whether a storage failure must still not lose the delivery (the provider never
-    /// retries): the raw delivery is then spooled to S3 for replay before answering.
-    const SPOOL_ON_STORAGE_FAILURE: bool = false;
 
     /// Authenticates the raw body with the provider's scheme.
     fn authenticate(

@@ -1,7 +1,9 @@
 //! The provider adapters: one per webhook function.
 
 use callvault_records::{hatif, postcall, voiceinfra, voki, Normalized, ParseError, Provider};
-use callvault_verify::{HmacSha256Hex, Keyring, SharedToken, Unverified, Verified, VerifyError};
+use callvault_verify::{
+    HmacSha256Hex, Keyring, Scope, SharedToken, Unverified, Verified, VerifyError,
+};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -18,7 +20,25 @@ pub enum Signing {
 }
 
 impl Signing {
+    /// Checks a signature with the default secrets.
     fn verify(
+        &self,
+        scheme: HmacSha256Hex,
+        header: Option<&str>,
+        body: Unverified,
+    ) -> Result<Verified, VerifyError> {
+        match self {
+            Self::Required(keyring) => {
+                let secrets = keyring.default_set().ok_or(VerifyError::NoSecret)?;
+                body.verify_signature(scheme, header, secrets)
+            }
+            Self::AllowUnsigned => Ok(body.accept_unsigned()),
+        }
+    }
+
+    /// Checks a signature with the secrets of `key` (a Hatif channel), or the default ones,
+    /// remembering which.
+    fn verify_keyed(
         &self,
         scheme: HmacSha256Hex,
         header: Option<&str>,
@@ -26,13 +46,16 @@ impl Signing {
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
         match self {
-            Self::Required(keyring) => {
-                let secrets = keyring.for_key(key).ok_or(VerifyError::NoSecret)?;
-                body.verify_signature(scheme, header, secrets)
-            }
+            Self::Required(keyring) => body.verify_keyed_signature(scheme, header, keyring, key),
             Self::AllowUnsigned => Ok(body.accept_unsigned()),
         }
     }
+}
+
+/// The scope of a Hatif record: the channel whose secrets verified it, or the default (also
+/// for unsigned deliveries, which no channel's secret vouches for).
+fn hatif_scope(verified: &Verified) -> Option<Scope> {
+    Some(verified.scope().cloned().unwrap_or(Scope::Default))
 }
 
 /// VoiceInfra: bare-hex HMAC-SHA256 in `X-VoiceInfra-Signature`; idempotent by `call_id`.
@@ -51,7 +74,6 @@ impl Adapter for VoiceInfra {
         self.0.verify(
             HmacSha256Hex::BARE,
             request.header(voiceinfra::SIGNATURE_HEADER),
-            None,
             body,
         )
     }
@@ -67,6 +89,7 @@ impl Adapter for VoiceInfra {
             event_type: "call.completed".into(),
             record: Normalized::Call(record),
             transcript_pointer: Some(voiceinfra::TRANSCRIPT_POINTER),
+            scope: None,
         })
     }
 }
@@ -99,6 +122,7 @@ impl Adapter for HatifCall {
             event_type: "call.completed".into(),
             record: Normalized::Call(record),
             transcript_pointer: Some(hatif::call::TRANSCRIPT_POINTER),
+            scope: hatif_scope(verified),
         })
     }
 }
@@ -111,7 +135,7 @@ fn hatif_authenticate(
     body: Unverified,
 ) -> Result<Verified, VerifyError> {
     let channel = hatif::channel_id(body.body());
-    signing.verify(
+    signing.verify_keyed(
         HmacSha256Hex::BARE,
         request.header(hatif::SIGNATURE_HEADER),
         channel.as_deref(),
@@ -156,6 +180,7 @@ impl Adapter for HatifWhatsApp {
             delivery_id,
             record: Normalized::Message(record),
             transcript_pointer: None,
+            scope: hatif_scope(verified),
         })
     }
 }
@@ -200,20 +225,19 @@ impl Adapter for Voki {
             event_type,
             record: voki::normalize(envelope),
             transcript_pointer: None,
+            scope: None,
         })
     }
 }
 
 /// The Post-Call Webhook API: no signature, so a shared token (`?token=` or
-/// `Authorization: Bearer`) is required; idempotent by `callId`. It never retries, so a
-/// storage failure spools the delivery to S3 instead of losing it.
+/// `Authorization: Bearer`) is required; idempotent by `callId`. It never retries.
 #[derive(Debug, Clone)]
 pub struct PostCall(pub Keyring);
 
 impl Adapter for PostCall {
     const WEBHOOK: &'static str = "postcall";
     const PROVIDER: Provider = Provider::PostCall;
-    const SPOOL_ON_STORAGE_FAILURE: bool = true;
 
     fn authenticate(
         &self,
@@ -236,6 +260,7 @@ impl Adapter for PostCall {
             event_type: "call.completed".into(),
             record: Normalized::Call(record),
             transcript_pointer: None,
+            scope: None,
         })
     }
 }

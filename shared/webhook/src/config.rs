@@ -1,11 +1,15 @@
 //! Configuration read from the environment at cold start.
 
+use std::time::Duration;
+
 use anyhow::{bail, Context};
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
 use callvault_store::RecordStore;
+use callvault_verify::Keyring;
 
 use crate::adapters::Signing;
-use aws_config::SdkConfig;
-use callvault_verify::Keyring;
+use crate::Budget;
 
 /// Default request body limit (1 MiB): room for long transcripts with word timings; bodies
 /// over 48 KiB are kept in S3 rather than in the table. Function URLs cap requests at 6 MB.
@@ -46,20 +50,49 @@ impl Config {
         })
     }
 
-    /// Builds the store and makes one request so the first delivery finds a warm connection.
-    pub async fn store(&self, sdk: &SdkConfig) -> anyhow::Result<RecordStore> {
+    /// Builds the store with clients bounded by `timeouts`, and makes one request so the
+    /// first delivery finds a warm connection. A table that does not answer is logged, not
+    /// fatal: deliveries are then spooled, which a function that failed to start could not do.
+    pub async fn store(&self, sdk: &SdkConfig, timeouts: TimeoutConfig) -> RecordStore {
         let store = RecordStore::new(
-            callvault_store::DynamoDbClient::new(sdk),
-            callvault_store::S3Client::new(sdk),
+            callvault_store::DynamoDbClient::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(sdk)
+                    .timeout_config(timeouts.clone())
+                    .build(),
+            ),
+            callvault_store::S3Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .timeout_config(timeouts)
+                    .build(),
+            ),
             &self.table_name,
             &self.bucket_name,
         );
+        match tokio::time::timeout(WARM_UP_TIMEOUT, store.warm_up()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(table = %self.table_name, reason = %e.detail(), "the table did not answer at start; deliveries are spooled until it does")
+            }
+            Err(_) => {
+                tracing::error!(table = %self.table_name, "the table did not answer within {WARM_UP_TIMEOUT:?} at start; deliveries are spooled until it does")
+            }
+        }
         store
-            .warm_up()
-            .await
-            .with_context(|| format!("table {} is not reachable", self.table_name))?;
-        Ok(store)
     }
+}
+
+/// How long a cold start waits for its warm-up request.
+const WARM_UP_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Timeouts of a webhook function's AWS clients, sized from [`Budget::DEFAULT`]: a
+/// connection or attempt that does not answer is abandoned soon enough for a retry to fit the
+/// store budget, and no operation outlives it.
+pub fn webhook_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .operation_timeout(Budget::DEFAULT.store)
+        .build()
 }
 
 /// The standard AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`).
@@ -73,19 +106,25 @@ pub async fn sdk_config() -> SdkConfig {
 pub async fn keyring(sdk: &SdkConfig, var: &str) -> anyhow::Result<Keyring> {
     let arn_var = format!("{var}_ARN");
     let json = if let Some(arn) = std::env::var(&arn_var).ok().filter(|v| !v.is_empty()) {
-        aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(&arn)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
-            })
-            .with_context(|| format!("reading secret {arn} ({arn_var})"))?
-            .secret_string
-            .with_context(|| {
-                format!("secret {arn} has no value yet: set it as described in the README")
-            })?
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_timeout(Duration::from_secs(5))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(sdk)
+                .timeout_config(timeouts)
+                .build(),
+        )
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+        .with_context(|| format!("reading secret {arn} ({arn_var})"))?
+        .secret_string
+        .with_context(|| {
+            format!("secret {arn} has no value yet: set it as described in the README")
+        })?
     } else if let Ok(json) = std::env::var(var) {
         json
     } else {

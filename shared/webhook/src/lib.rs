@@ -13,5 +13,5 @@ pub mod telemetry;
 
 pub use adapter::{Adapter, Ingested, RequestView};
 pub use config::Config;
-pub use outcome::Outcome;
-pub use pipeline::{accept, kept_headers, serve, Webhook};
+pub use outcome::{KeptReason, Outcome};
+pub use pipeline::{accept, kept_headers, serve, Budget, OnFailure, Webhook};

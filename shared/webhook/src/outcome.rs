@@ -5,11 +5,37 @@ use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
 use serde_json::json;
 
+/// Why an authenticated delivery was kept instead of applied to a record. Neither goes away
+/// by sending the delivery again, so both are acknowledged.
+#[derive(Debug)]
+pub enum KeptReason {
+    /// Not JSON, not the documented shape, a bad value, or something this version does not
+    /// handle (an unknown Voki event).
+    Unusable(ParseError),
+    /// Storage refuses it for good (DynamoDB rejected the record, or it would be too large).
+    Unstorable(StoreError),
+}
+
+impl std::fmt::Display for KeptReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unusable(e) => e.fmt(f),
+            Self::Unstorable(e) => write!(f, "cannot be stored: {}", e.detail()),
+        }
+    }
+}
+
 /// Everything a delivery can end as, and the one place each maps to an HTTP status.
 #[derive(Debug)]
 pub enum Outcome {
     /// Stored (200), or already stored by an earlier delivery (200, nothing changed).
     Accepted(PutOutcome),
+    /// Authenticated but not usable as a record: kept raw with the reason (200, `kept`), so
+    /// the provider stops retrying something callvault already holds.
+    Kept(KeptReason),
+    /// Storage failed or ran out of time, and the raw delivery was written to the S3 spool,
+    /// from which it is applied once storage is back (200, `spooled`).
+    Spooled(StoreError),
     /// Not a POST (405).
     MethodNotAllowed,
     /// Body over the size limit (413); nothing stored.
@@ -19,61 +45,62 @@ pub enum Outcome {
     },
     /// Authentication failed (401); nothing stored.
     Unauthorized(VerifyError),
-    /// Authenticated but unparseable (400), or well-formed but unsupported, such as an
-    /// unknown event type (422); either way the raw delivery is kept with the reason.
-    Rejected(ParseError),
-    /// Storage failed (503); nothing acknowledged, the provider should retry.
+    /// Storage and the spool both failed (503): nothing was acknowledged, the provider should
+    /// retry.
     StorageFailed(StoreError),
-    /// Storage failed but the raw delivery was spooled to S3 for replay (200), for providers
-    /// that never retry.
-    Spooled,
 }
 
 impl Outcome {
     /// The HTTP status for this outcome.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Accepted(_) => StatusCode::OK,
+            Self::Accepted(_) | Self::Kept(_) | Self::Spooled(_) => StatusCode::OK,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Rejected(ParseError::Unsupported(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Rejected(_) => StatusCode::BAD_REQUEST,
             Self::StorageFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Spooled => StatusCode::OK,
         }
     }
 
-    /// A short machine-readable label, used in logs.
+    /// A short machine-readable label: the response's `status` on success, and the `outcome`
+    /// field of the delivery's log line.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Accepted(PutOutcome::Stored) => "stored",
             Self::Accepted(PutOutcome::Duplicate) => "duplicate",
+            Self::Kept(_) => "kept",
+            Self::Spooled(_) => "spooled",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooLarge { .. } => "too_large",
             Self::Unauthorized(_) => "unauthorized",
-            Self::Rejected(_) => "rejected",
             Self::StorageFailed(_) => "storage_failed",
-            Self::Spooled => "spooled",
         }
     }
 
-    /// The message returned to the caller. Storage details stay in the logs.
+    /// Whether the delivery is now held by callvault (the provider may stop retrying).
+    pub fn acknowledged(&self) -> bool {
+        self.status().is_success()
+    }
+
+    /// What the response says besides the status: the reason for `kept` and errors. Storage
+    /// details stay in the logs.
     pub fn message(&self) -> String {
         match self {
-            Self::Accepted(_) | Self::Spooled => String::new(),
+            Self::Accepted(_) | Self::Spooled(_) => String::new(),
+            Self::Kept(reason) => reason.to_string(),
             Self::MethodNotAllowed => "method not allowed: send POST".into(),
             Self::TooLarge { limit } => format!("body larger than {limit} bytes"),
             Self::Unauthorized(e) => e.to_string(),
-            Self::Rejected(e) => format!("{e} (the delivery was kept for inspection)"),
             Self::StorageFailed(_) => "storage unavailable, retry later".into(),
         }
     }
 
-    /// The HTTP response: `{"status": ...}` on success, `{"error": ...}` otherwise.
+    /// The HTTP response: `{"status": ...}` on success (with `reason` when kept),
+    /// `{"error": ...}` otherwise.
     pub fn into_response(self) -> Response<Body> {
         let body = match &self {
-            Self::Accepted(_) | Self::Spooled => json!({ "status": self.label() }),
+            Self::Accepted(_) | Self::Spooled(_) => json!({ "status": self.label() }),
+            Self::Kept(_) => json!({ "status": self.label(), "reason": self.message() }),
             _ => json!({ "error": self.message() }),
         };
         let mut builder = Response::builder()
@@ -92,6 +119,10 @@ impl Outcome {
 mod tests {
     use super::*;
 
+    fn outage() -> StoreError {
+        StoreError::Contention("CALL#x at 10.0.0.1".into())
+    }
+
     #[test]
     fn every_outcome_has_its_documented_status_and_json_body() {
         let cases = [
@@ -105,6 +136,14 @@ mod tests {
                 200,
                 r#"{"status":"duplicate"}"#,
             ),
+            (
+                Outcome::Kept(KeptReason::Unusable(ParseError::Unsupported(
+                    "event type `x`".into(),
+                ))),
+                200,
+                r#"{"reason":"unsupported: event type `x`","status":"kept"}"#,
+            ),
+            (Outcome::Spooled(outage()), 200, r#"{"status":"spooled"}"#),
             (
                 Outcome::MethodNotAllowed,
                 405,
@@ -121,18 +160,13 @@ mod tests {
                 r#"{"error":"signature does not match"}"#,
             ),
             (
-                Outcome::StorageFailed(StoreError::Unavailable("db down at 10.0.0.1".into())),
+                Outcome::StorageFailed(outage()),
                 503,
                 r#"{"error":"storage unavailable, retry later"}"#,
             ),
-            (Outcome::Spooled, 200, r#"{"status":"spooled"}"#),
-            (
-                Outcome::Rejected(ParseError::Unsupported("event type `x`".into())),
-                422,
-                r#"{"error":"unsupported: event type `x` (the delivery was kept for inspection)"}"#,
-            ),
         ];
         for (outcome, status, body) in cases {
+            assert_eq!(outcome.acknowledged(), status == 200);
             let response = outcome.into_response();
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
@@ -144,16 +178,17 @@ mod tests {
     }
 
     #[test]
-    fn rejected_says_the_delivery_was_kept() {
-        let response = Outcome::Rejected(ParseError::Invalid("missing field `call_id`".into()))
-            .into_response();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    fn kept_says_why() {
+        let response = Outcome::Kept(KeptReason::Unusable(ParseError::Invalid(
+            "missing field `call_id`".into(),
+        )))
+        .into_response();
+        assert_eq!(response.status(), StatusCode::OK);
         let Body::Text(text) = response.body() else {
             panic!("text body")
         };
-        assert!(
-            text.contains("missing field `call_id`") && text.contains("kept"),
-            "{text}"
-        );
+        let json: serde_json::Value = serde_json::from_str(text).expect("json");
+        assert_eq!(json["status"], "kept");
+        assert_eq!(json["reason"], "invalid payload: missing field `call_id`");
     }
 }

@@ -1,17 +1,60 @@
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use callvault_records::ParseError;
-use callvault_store::{Delivery, PutOutcome, RecordStore, StoreError};
+use callvault_store::size::bounded_headers;
+use callvault_store::{Contribution, Delivery, PutOutcome, RecordStore, StoreError};
 use callvault_verify::{Unverified, Verified};
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, Method};
-use lambda_http::{service_fn, Body, Request, Response};
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
+use crate::outcome::KeptReason;
 use crate::{Adapter, Outcome, RequestView};
 
 /// Headers never stored with a kept delivery.
 const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+/// How long an authenticated delivery may wait for storage before it is spooled, and for the
+/// spool before the answer is 503. Every webhook answers within `store + spool` (6.5 s by
+/// default), well inside its 10 s Lambda timeout and the post-call provider's 10 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// For DynamoDB: applying the delivery to its record, or keeping it as rejected.
+    pub store: Duration,
+    /// For the S3 spool, when DynamoDB failed or ran out of time.
+    pub spool: Duration,
+}
+
+impl Budget {
+    /// The budget of a webhook function with the template's 10 s timeout.
+    pub const DEFAULT: Self = Self {
+        store: Duration::from_millis(3500),
+        spool: Duration::from_millis(3000),
+    };
+    /// Time kept back from the invocation's deadline for answering.
+    const MARGIN: Duration = Duration::from_millis(500);
+
+    /// This budget fitted into `remaining` (the time before the invocation's deadline): the
+    /// spool keeps its share as long as it can, storage gets what is left.
+    pub fn within(self, remaining: Duration) -> Self {
+        let usable = remaining.saturating_sub(Self::MARGIN);
+        let spool = self.spool.min(usable);
+        Self {
+            store: self.store.min(usable.saturating_sub(spool)),
+            spool,
+        }
+    }
+}
+
+/// What a storage failure leads to: the spool (live deliveries), or nothing (replay of a
+/// delivery that is already kept somewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Spool the delivery within this budget.
+    Spool(Budget),
+    /// Report the failure; the caller keeps the delivery where it is.
+    Report,
+}
 
 /// One provider's webhook endpoint: limits, authentication, normalization and storage.
 #[derive(Debug)]
@@ -19,6 +62,7 @@ pub struct Webhook<A> {
     adapter: A,
     store: RecordStore,
     max_body_bytes: usize,
+    budget: Budget,
 }
 
 fn body_bytes(body: &Body) -> &[u8] {
@@ -29,31 +73,49 @@ fn body_bytes(body: &Body) -> &[u8] {
     }
 }
 
-/// The request headers kept with a delivery: all but credentials.
+/// The request headers kept with a delivery: all but credentials, at most
+/// `size::MAX_KEPT_HEADER_BYTES` of them.
 pub fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(name, _)| !SECRET_HEADERS.contains(&name.as_str()))
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-        })
-        .collect()
+    bounded_headers(
+        headers
+            .iter()
+            .filter(|(name, _)| !SECRET_HEADERS.contains(&name.as_str()))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+    )
+}
+
+/// Time left before the invocation's deadline (Lambda passes it as epoch milliseconds).
+fn remaining(request: &Request) -> Option<Duration> {
+    let deadline = request.lambda_context_ref()?.deadline;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    Some(Duration::from_millis(deadline).saturating_sub(now))
 }
 
 impl<A: Adapter> Webhook<A> {
-    /// A webhook over `store` accepting bodies up to `max_body_bytes`.
+    /// A webhook over `store` accepting bodies up to `max_body_bytes`, answering within
+    /// [`Budget::DEFAULT`].
     pub fn new(adapter: A, store: RecordStore, max_body_bytes: usize) -> Self {
         Self {
             adapter,
             store,
             max_body_bytes,
+            budget: Budget::DEFAULT,
         }
+    }
+
+    /// The same webhook with another time budget.
+    pub fn with_budget(self, budget: Budget) -> Self {
+        Self { budget, ..self }
     }
 
     /// Handles one request and logs one structured event for it (never the body).
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
-        let (outcome, delivery_id) = self.process(&request).await;
+        let budget = remaining(&request).map_or(self.budget, |r| self.budget.within(r));
+        let (outcome, delivery_id) = self.process(&request, budget).await;
         log(
             A::PROVIDER.as_str(),
             &outcome,
@@ -63,7 +125,7 @@ impl<A: Adapter> Webhook<A> {
         outcome.into_response()
     }
 
-    async fn process(&self, request: &Request) -> (Outcome, Option<String>) {
+    async fn process(&self, request: &Request, budget: Budget) -> (Outcome, Option<String>) {
         if request.method() != Method::POST {
             return (Outcome::MethodNotAllowed, None);
         }
@@ -87,7 +149,7 @@ impl<A: Adapter> Webhook<A> {
                     request.headers(),
                     &verified,
                     Utc::now(),
-                    A::SPOOL_ON_STORAGE_FAILURE,
+                    OnFailure::Spool(budget),
                 )
                 .await
             }
@@ -96,15 +158,16 @@ impl<A: Adapter> Webhook<A> {
     }
 }
 
-/// Stores an authenticated delivery: normalized and applied to its record, or, when it
-/// cannot be parsed, kept raw with the reason. With `spool`, a storage failure writes the
-/// raw delivery to the S3 spool instead of failing. Replay calls this directly.
+/// Takes custody of an authenticated delivery: normalized and applied to its record; or,
+/// when it cannot be used or stored for good, kept raw with the reason; or, when storage
+/// fails or runs out of time, spooled to S3 (with [`OnFailure::Spool`]). Only when the spool
+/// fails too is nothing acknowledged. Replay calls this directly with [`OnFailure::Report`].
 pub async fn accept<A: Adapter>(
     store: &RecordStore,
     headers: &HeaderMap,
     verified: &Verified,
     received_at: DateTime<Utc>,
-    spool: bool,
+    on_failure: OnFailure,
 ) -> (Outcome, Option<String>) {
     let delivery = Delivery {
         verified,
@@ -118,50 +181,56 @@ pub async fn accept<A: Adapter>(
         query: None,
     };
     let ingested = A::ingest(view, verified, received_at);
-    let (stored, delivery_id) = match ingested {
-        Ok(i) => {
-            let stored = store
-                .ingest(
-                    &delivery,
-                    &i.delivery_id,
-                    &i.event_type,
-                    i.record,
-                    i.transcript_pointer,
-                )
-                .await;
-            let stored = match stored {
-                Err(StoreError::RecordTooLarge(n)) => Err(ParseError::Unsupported(format!(
-                    "record of {n} bytes is too large to store"
-                ))),
-                other => Ok(other),
-            };
-            (stored, Some(i.delivery_id))
-        }
-        Err(parse_error) => (Err(parse_error), None),
-    };
-    let result = match stored {
-        Ok(stored) => stored.map(Outcome::Accepted),
-        Err(parse_error) => {
-            let kept = store
-                .keep_rejected(&delivery, &parse_error.to_string())
-                .await;
-            kept.map(|_| Outcome::Rejected(parse_error))
-        }
-    };
-    match result {
-        Ok(outcome) => (outcome, delivery_id),
-        Err(error) if spool => match store.spool(&delivery).await {
-            Ok(key) => {
-                tracing::error!(provider = A::PROVIDER.as_str(), spool_key = %key, reason = %error, "storage failed; delivery spooled for replay");
-                (Outcome::Spooled, delivery_id)
+    let delivery_id = ingested.as_ref().ok().map(|i| i.delivery_id.clone());
+    let applied = async {
+        let reason = match ingested {
+            Ok(i) => {
+                let contribution = Contribution {
+                    delivery_id: &i.delivery_id,
+                    event_type: &i.event_type,
+                    record: i.record,
+                    scope: i.scope.as_ref(),
+                    transcript_pointer: i.transcript_pointer,
+                };
+                match store.ingest(&delivery, contribution).await {
+                    Ok(put) => return Ok(Outcome::Accepted(put)),
+                    Err(e) if e.is_permanent() => KeptReason::Unstorable(e),
+                    Err(e) => return Err(e),
+                }
             }
-            Err(spool_error) => {
-                tracing::error!(provider = A::PROVIDER.as_str(), reason = %spool_error, "spooling failed too");
-                (Outcome::StorageFailed(error), delivery_id)
+            Err(parse_error) => KeptReason::Unusable(parse_error),
+        };
+        store
+            .keep_rejected(&delivery, &reason.to_string())
+            .await
+            .map(|_| Outcome::Kept(reason))
+    };
+    let result = match on_failure {
+        OnFailure::Spool(budget) => tokio::time::timeout(budget.store, applied)
+            .await
+            .unwrap_or(Err(StoreError::Deadline(budget.store))),
+        OnFailure::Report => applied.await,
+    };
+    let outcome = match (result, on_failure) {
+        (Ok(outcome), _) => outcome,
+        (Err(error), OnFailure::Spool(budget)) => {
+            let spooled = tokio::time::timeout(budget.spool, store.spool(&delivery))
+                .await
+                .unwrap_or(Err(StoreError::Deadline(budget.spool)));
+            match spooled {
+                Ok(key) => {
+                    tracing::warn!(provider = A::PROVIDER.as_str(), spool_key = %key, reason = %error.detail(), "storage failed; delivery spooled for replay");
+                    Outcome::Spooled(error)
+                }
+                Err(spool_error) => {
+                    tracing::error!(provider = A::PROVIDER.as_str(), reason = %spool_error.detail(), "spooling failed too");
+                    Outcome::StorageFailed(error)
+                }
             }
-        },
-        Err(error) => (Outcome::StorageFailed(error), delivery_id),
-    }
+        }
+        (Err(error), OnFailure::Report) => Outcome::StorageFailed(error),
+    };
+    (outcome, delivery_id)
 }
 
 fn log(provider: &str, outcome: &Outcome, delivery_id: Option<&str>, started: Instant) {
@@ -180,8 +249,8 @@ fn log(provider: &str, outcome: &Outcome, delivery_id: Option<&str>, started: In
                 "delivery"
             )
         }
-        Outcome::StorageFailed(e) => {
-            tracing::error!(provider, delivery_id, outcome = label, status, latency_ms, reason = %e, "delivery")
+        Outcome::StorageFailed(e) | Outcome::Spooled(e) => {
+            tracing::error!(provider, delivery_id, outcome = label, status, latency_ms, reason = %e.detail(), "delivery")
         }
         _ => tracing::warn!(
             provider, delivery_id, outcome = label, status, latency_ms, reason = %outcome.message(), "delivery"
@@ -197,4 +266,36 @@ pub async fn serve<A: Adapter>(webhook: Webhook<A>) -> Result<(), lambda_http::E
         async move { Ok::<_, std::convert::Infallible>(webhook.handle(request).await) }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_fits_the_time_left() {
+        let budget = Budget::DEFAULT;
+        assert_eq!(budget.within(Duration::from_secs(10)), budget);
+        assert_eq!(
+            budget.within(Duration::from_secs(5)),
+            Budget {
+                store: Duration::from_millis(1500),
+                spool: Duration::from_millis(3000)
+            }
+        );
+        assert_eq!(
+            budget.within(Duration::from_secs(2)),
+            Budget {
+                store: Duration::ZERO,
+                spool: Duration::from_millis(1500)
+            }
+        );
+        assert_eq!(
+            budget.within(Duration::ZERO),
+            Budget {
+                store: Duration::ZERO,
+                spool: Duration::ZERO
+            }
+        );
+    }
 }

@@ -1,16 +1,17 @@
-//! Re-ingestion of kept deliveries: the S3 spool (deliveries that arrived while DynamoDB was
-//! unavailable) and kept rejected deliveries (for example after a parser fix). Both were
-//! authenticated when they arrived, so replay does not authenticate again.
+//! Re-ingestion of kept deliveries: the S3 spool (deliveries that arrived while DynamoDB
+//! failed or was too slow) and kept rejected deliveries (for example after a parser fix).
+//! Both were authenticated when they arrived, so replay does not authenticate again, and
+//! both are applied exactly as a live delivery would have been (same bytes, headers, receive
+//! time and authentication), so a replayed table equals one where nothing failed.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use callvault_records::Provider;
 use callvault_store::{PutOutcome, RecordStore, StoreError};
-use callvault_verify::{Authentication, Verified};
+use callvault_verify::Verified;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::adapters::{HatifCall, HatifWhatsApp, PostCall, VoiceInfra, Voki};
-use crate::pipeline::accept;
+use crate::pipeline::{accept, OnFailure};
 use crate::Outcome;
 
 /// What a replay run did.
@@ -20,24 +21,21 @@ pub struct ReplayReport {
     pub stored: usize,
     /// Deliveries that had already been applied.
     pub duplicates: usize,
-    /// Deliveries still rejected (kept, with their reason).
-    pub still_rejected: usize,
+    /// Deliveries kept as rejected (with their reason): they cannot become records.
+    pub kept: usize,
     /// Deliveries that failed on storage and stay where they were.
     pub failed: usize,
 }
 
 impl ReplayReport {
-    fn count(&mut self, outcome: &Outcome) -> bool {
+    /// Counts one outcome.
+    pub fn count(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Accepted(PutOutcome::Stored) => self.stored += 1,
             Outcome::Accepted(PutOutcome::Duplicate) => self.duplicates += 1,
-            Outcome::Rejected(_) => self.still_rejected += 1,
-            _ => {
-                self.failed += 1;
-                return false;
-            }
+            Outcome::Kept(_) => self.kept += 1,
+            _ => self.failed += 1,
         }
-        true
     }
 }
 
@@ -57,99 +55,93 @@ fn header_map(headers: &[(String, String)]) -> HeaderMap {
 pub async fn reingest(
     store: &RecordStore,
     webhook: &str,
-    headers: &HeaderMap,
+    headers: &[(String, String)],
     verified: &Verified,
     received_at: DateTime<Utc>,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, StoreError> {
+    let headers = &header_map(headers);
     let (outcome, _) = match webhook {
-        "voiceinfra" => accept::<VoiceInfra>(store, headers, verified, received_at, false).await,
-        "hatif-call" => accept::<HatifCall>(store, headers, verified, received_at, false).await,
-        "hatif-whatsapp" => {
-            accept::<HatifWhatsApp>(store, headers, verified, received_at, false).await
+        "voiceinfra" => {
+            accept::<VoiceInfra>(store, headers, verified, received_at, OnFailure::Report).await
         }
-        "voki" => accept::<Voki>(store, headers, verified, received_at, false).await,
-        "postcall" => accept::<PostCall>(store, headers, verified, received_at, false).await,
-        other => return Err(format!("unknown webhook `{other}`")),
+        "hatif-call" => {
+            accept::<HatifCall>(store, headers, verified, received_at, OnFailure::Report).await
+        }
+        "hatif-whatsapp" => {
+            accept::<HatifWhatsApp>(store, headers, verified, received_at, OnFailure::Report).await
+        }
+        "voki" => accept::<Voki>(store, headers, verified, received_at, OnFailure::Report).await,
+        "postcall" => {
+            accept::<PostCall>(store, headers, verified, received_at, OnFailure::Report).await
+        }
+        other => return Err(StoreError::Corrupt(format!("unknown webhook `{other}`"))),
     };
     Ok(outcome)
 }
 
-/// Re-ingests every spooled delivery; each one applied (or found already applied) is removed
-/// from the spool, the others stay for the next run.
+/// Applies one spooled delivery and removes it from the spool once callvault holds it
+/// elsewhere (applied, a duplicate, or kept as rejected). `Ok(None)` when it is no longer
+/// in the spool (another replayer got there first); an error when it must stay.
+pub async fn replay_spooled(store: &RecordStore, key: &str) -> Result<Option<Outcome>, StoreError> {
+    let Some(spooled) = store.read_spooled(key).await? else {
+        return Ok(None);
+    };
+    let outcome = reingest(
+        store,
+        &spooled.webhook,
+        &spooled.headers,
+        &spooled.verified()?,
+        spooled.received_at,
+    )
+    .await?;
+    match outcome {
+        Outcome::StorageFailed(error) => Err(error),
+        outcome => {
+            store.remove_spooled(key).await?;
+            Ok(Some(outcome))
+        }
+    }
+}
+
+/// Re-ingests every spooled delivery; each one applied (or kept) is removed from the spool,
+/// the others stay for the next run.
 pub async fn replay_spool(store: &RecordStore) -> Result<ReplayReport, StoreError> {
     let mut report = ReplayReport::default();
     for key in store.spooled_keys().await? {
-        let spooled = store.read_spooled(&key).await?;
-        let verified = spooled.verified()?;
-        let outcome = reingest(
-            store,
-            &spooled.webhook,
-            &header_map(&spooled.headers),
-            &verified,
-            spooled.received_at,
-        )
-        .await
-        .map_err(StoreError::Corrupt)?;
-        if report.count(&outcome) {
-            store.remove_spooled(&key).await?;
+        match replay_spooled(store, &key).await {
+            Ok(Some(outcome)) => report.count(&outcome),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(spool_key = %key, reason = %error.detail(), "spooled delivery stays for the next run");
+                report.failed += 1;
+            }
         }
     }
     Ok(report)
 }
 
-/// Re-tries the rejected deliveries one provider's webhook kept on `day` (`YYYY-MM-DD`). A
-/// delivery that now parses is applied and its rejected entry removed; one that still does
-/// not stays, with the reason updated.
+/// Re-tries the rejected deliveries one provider's webhooks kept on `day` (`YYYY-MM-DD`). A
+/// delivery that now applies is removed from the kept ones; one that still does not stays,
+/// with its reason updated.
 pub async fn replay_rejected(
     store: &RecordStore,
     provider: Provider,
     day: &str,
 ) -> Result<ReplayReport, StoreError> {
     let mut report = ReplayReport::default();
-    let pk = callvault_store::schema::rejected_pk(provider, day);
-    for item in store.query_prefix(&pk, "").await? {
-        let text = |name: &str| {
-            item.get(name)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
-        let body = match (item.get("body"), item.get("body_s3_uri")) {
-            (Some(AttributeValue::B(b)), _) => b.as_ref().to_vec(),
-            (_, Some(AttributeValue::S(uri))) => store.get_object(uri).await?,
-            _ => {
-                return Err(StoreError::Corrupt(format!(
-                    "rejected item in {pk} has no body"
-                )))
-            }
-        };
-        let auth: Authentication = text("authentication")
-            .parse()
-            .map_err(StoreError::Corrupt)?;
-        let received_at = text("received_at").parse().unwrap_or_else(|_| Utc::now());
-        let headers: Vec<(String, String)> = item
-            .get("headers")
-            .and_then(|h| h.as_m().ok())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let verified = Verified::reinstate(body, auth);
+    for rejected in store.rejected(provider, day).await? {
+        let body = store.kept_body(&rejected.body).await?;
         let outcome = reingest(
             store,
-            &text("webhook"),
-            &header_map(&headers),
-            &verified,
-            received_at,
+            &rejected.webhook,
+            &rejected.headers,
+            &rejected.verified(body)?,
+            rejected.received_at,
         )
-        .await
-        .map_err(StoreError::Corrupt)?;
-        let applied = matches!(outcome, Outcome::Accepted(_));
+        .await?;
         report.count(&outcome);
-        if applied {
-            store.delete_item(&pk, &text("sk")).await?;
+        if matches!(outcome, Outcome::Accepted(_)) {
+            store.delete_item(&rejected.pk, &rejected.sk).await?;
         }
     }
     Ok(report)

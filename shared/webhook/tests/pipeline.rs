@@ -105,7 +105,7 @@ async fn postcall_delivery_survives_a_table_outage_and_replays_exactly() -> anyh
     assert!(store.spooled_keys().await?.is_empty());
     assert_eq!(replay_spool(&store).await?, ReplayReport::default());
 
-    let (pk, sk) = call_key(Provider::PostCall, "693bff62619c51fac21acf50");
+    let (pk, sk) = call_key(Provider::PostCall, None, "693bff62619c51fac21acf50");
     let replayed = store.get_item(&pk, &sk).await?.expect("replayed record");
     let reference = reference_store
         .get_item(&pk, &sk)
@@ -115,13 +115,14 @@ async fn postcall_delivery_survives_a_table_outage_and_replays_exactly() -> anyh
         replayed.record, reference.record,
         "as if nothing had failed"
     );
-    assert_eq!(replayed.delivery_ids, reference.delivery_ids);
+    assert_eq!(replayed.history, reference.history);
     assert_eq!(replayed.authentication, "token:t1");
     Ok(())
 }
 
+/// Every webhook, not only the post-call one, spools what DynamoDB cannot take.
 #[tokio::test]
-async fn retrying_providers_get_503_when_storage_fails() -> anyhow::Result<()> {
+async fn retrying_providers_are_spooled_too_when_the_table_fails() -> anyhow::Result<()> {
     let emulator = Emulator::start()?;
     let store = emulator.store("calls", "archive").await?;
     let keyring = Keyring::from_json(r#"{"secrets":{"k":"s"}}"#)?;
@@ -148,15 +149,9 @@ async fn retrying_providers_get_503_when_storage_fails() -> anyhow::Result<()> {
     .await;
     assert_eq!(
         (status, body),
-        (
-            503,
-            serde_json::json!({"error": "storage unavailable, retry later"})
-        )
+        (200, serde_json::json!({"status": "spooled"}))
     );
-    assert!(
-        store.spooled_keys().await?.is_empty(),
-        "retrying providers are not spooled"
-    );
+    assert_eq!(store.spooled_keys().await?.len(), 1);
     Ok(())
 }
 
@@ -166,14 +161,19 @@ async fn rejected_deliveries_replay_once_they_parse() -> anyhow::Result<()> {
     let store = emulator.store("calls", "archive").await?;
     let webhook = postcall(store.clone())?;
     let bad = br#"{"callId":"c-1","callAnalysis":{"score":"high"}}"#;
-    let (status, _) = respond(&webhook, post("/", &[("authorization", "Bearer tok")], bad)).await;
-    assert_eq!(status, 400);
+    let (status, reply) =
+        respond(&webhook, post("/", &[("authorization", "Bearer tok")], bad)).await;
+    assert_eq!(
+        (status, &reply["status"]),
+        (200, &serde_json::json!("kept")),
+        "{reply}"
+    );
     let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
     // Still unparseable: stays kept.
     assert_eq!(
         replay_rejected(&store, Provider::PostCall, &day).await?,
         ReplayReport {
-            still_rejected: 1,
+            kept: 1,
             ..ReplayReport::default()
         }
     );
@@ -209,7 +209,7 @@ async fn rejected_deliveries_replay_once_they_parse() -> anyhow::Result<()> {
         report,
         ReplayReport {
             stored: 1,
-            still_rejected: 1,
+            kept: 1,
             ..ReplayReport::default()
         }
     );
@@ -218,7 +218,7 @@ async fn rejected_deliveries_replay_once_they_parse() -> anyhow::Result<()> {
         1,
         "the applied one is removed"
     );
-    let (pk, sk) = call_key(Provider::PostCall, "693bff62619c51fac21acf50");
+    let (pk, sk) = call_key(Provider::PostCall, None, "693bff62619c51fac21acf50");
     let Normalized::Call(call) = store.get_item(&pk, &sk).await?.expect("record").record else {
         panic!("call")
     };

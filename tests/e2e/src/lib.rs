@@ -89,20 +89,39 @@ impl Stack {
         self.post_to(function, "", headers, body).await
     }
 
-    /// The stored call `provider_call_id` of `provider`, if any.
+    /// The stored call `provider_call_id` of `provider`, if any (an error if that id names
+    /// records of several secret scopes: see [`Stack::calls`]).
     pub async fn call(
         &self,
         provider: Provider,
         provider_call_id: &str,
     ) -> anyhow::Result<Option<(CallRecord, Stored)>> {
-        let (pk, sk) = schema::call_key(provider, provider_call_id);
-        Ok(match self.store.get_item(&pk, &sk).await? {
-            Some(stored) => match &stored.record {
-                Normalized::Call(call) => Some((call.clone(), stored)),
+        let mut calls = self.calls(provider, provider_call_id).await?;
+        anyhow::ensure!(
+            calls.len() <= 1,
+            "{provider}/{provider_call_id} has {} records",
+            calls.len()
+        );
+        Ok(calls.pop())
+    }
+
+    /// Every stored record of call `provider_call_id` of `provider`: one per secret scope
+    /// (Hatif channel) it was delivered under, in sort-key order.
+    pub async fn calls(
+        &self,
+        provider: Provider,
+        provider_call_id: &str,
+    ) -> anyhow::Result<Vec<(CallRecord, Stored)>> {
+        let pk = schema::call_pk(provider, provider_call_id);
+        self.store
+            .records(&pk, schema::CALL_SK)
+            .await?
+            .into_iter()
+            .map(|(_, stored)| match &stored.record {
+                Normalized::Call(call) => Ok((call.clone(), stored)),
                 other => anyhow::bail!("{pk} holds a {} record", other.kind()),
-            },
-            None => None,
-        })
+            })
+            .collect()
     }
 
     /// Sends a signed VoiceInfra delivery of call `call_id` (started 2026-11-20 09:00 UTC)

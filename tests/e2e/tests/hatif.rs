@@ -131,7 +131,7 @@ async fn whatsapp_seed_and_status_updates_never_move_backwards() -> anyhow::Resu
     );
     assert_eq!(m.status_times.len(), 3);
     assert_eq!(
-        stored.delivery_ids,
+        stored.history.delivery_ids,
         ["e2e-msg-1:read", "e2e-msg-1:sent", "e2e-msg-1:delivered"],
         "the repeated Read was a duplicate"
     );

@@ -34,7 +34,7 @@ async fn seed_with_query_token_then_duplicate_with_bearer() -> anyhow::Result<()
     assert!(call.transcript.and_then(|t| t.file).is_some());
     let events = stack
         .store
-        .events("CALL#postcall#693bff62619c51fac21acf50")
+        .events("CALL#postcall#693bff62619c51fac21acf50", "CALL")
         .await?;
     let headers = events[0]["headers"].as_m().expect("headers");
     assert!(!headers.contains_key("authorization"));

@@ -42,8 +42,11 @@ async fn seed_and_resend() -> anyhow::Result<()> {
         (CallStatus::Completed, Some(342))
     );
     assert!(call.test_delivery);
-    assert_eq!(stored.delivery_ids, ["e2e-voki-seed-delivery"]);
-    let events = stack.store.events("CALL#voki#uuid-da-chamada").await?;
+    assert_eq!(stored.history.delivery_ids, ["e2e-voki-seed-delivery"]);
+    let events = stack
+        .store
+        .events("CALL#voki#uuid-da-chamada", "CALL")
+        .await?;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0]["event_type"].as_s().ok().map(String::as_str),
@@ -282,11 +285,11 @@ async fn a_hundred_concurrent_deliveries_of_one_call_end_in_one_correct_record(
         let (call, record) = stack.call(Provider::Voki, &call_id).await?.expect("stored");
         assert_eq!(call, expected, "seed {seed}");
         assert_eq!(call.status, CallStatus::Completed);
-        let mut ids = record.delivery_ids.clone();
+        let mut ids = record.history.delivery_ids.clone();
         ids.sort();
         ids.dedup();
         assert_eq!(
-            (record.delivery_ids.len(), ids.len()),
+            (record.history.delivery_ids.len(), ids.len()),
             (8, 8),
             "seed {seed}"
         );
@@ -294,7 +297,7 @@ async fn a_hundred_concurrent_deliveries_of_one_call_end_in_one_correct_record(
         assert_eq!(
             stack
                 .store
-                .events(&format!("CALL#voki#{call_id}"))
+                .events(&format!("CALL#voki#{call_id}"), "CALL")
                 .await?
                 .len(),
             8

@@ -13,7 +13,7 @@ use callvault_records::{
 use callvault_store::files::{FileKind, FileStatus};
 use callvault_store::index::{call_time, file_state, time_sk};
 use callvault_store::schema::record_key;
-use callvault_store::{Delivery, RecordStore};
+use callvault_store::{Contribution, Delivery, RecordStore};
 use callvault_verify::Unverified;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
@@ -229,7 +229,7 @@ impl Dataset {
             .map(|(record, received_at)| async move {
                 let body = serde_json::to_vec(&record)?;
                 let verified = Unverified::new(body).accept_unsigned();
-                let (pk, _) = record_key(&record);
+                let (pk, _) = record_key(&record, None);
                 let delivery = Delivery {
                     verified: &verified,
                     provider: record.provider(),
@@ -237,8 +237,16 @@ impl Dataset {
                     received_at,
                     headers: vec![("content-type".into(), "application/json".into())],
                 };
+                let delivery_id = format!("seed-{pk}");
+                let contribution = Contribution {
+                    delivery_id: &delivery_id,
+                    event_type: "seed",
+                    record,
+                    scope: None,
+                    transcript_pointer: None,
+                };
                 store
-                    .ingest(&delivery, &format!("seed-{pk}"), "seed", record, None)
+                    .ingest(&delivery, contribution)
                     .await
                     .with_context(|| format!("ingesting {pk}"))?;
                 anyhow::Ok(())
@@ -253,7 +261,7 @@ impl Dataset {
                 .filter(|c| matches!(c.recording, Some(FileStatus::Copied | FileStatus::Failed))),
         )
         .map(|call| async move {
-            let (pk, sk) = record_key(&Normalized::Call(call.record.clone()));
+            let (pk, sk) = record_key(&Normalized::Call(call.record.clone()), None);
             let status = call.recording.unwrap_or(FileStatus::Pending);
             let files = store
                 .update_files(&pk, &sk, |files| {

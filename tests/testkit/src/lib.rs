@@ -2,10 +2,13 @@
 //!
 //! [`Emulator::start`] runs moto's server from the repository's `.venv` (created by
 //! `make venv`) on a free loopback port and stops it when dropped, so every storage test runs
-//! against a real DynamoDB/S3 API with nothing left behind. [`SourceServer`] stands in for a
-//! provider's file hosting on 127.0.0.1.
+//! against a real DynamoDB/S3 API with nothing left behind; [`Emulator::pause`],
+//! [`Emulator::resume`] and [`Emulator::stop`] inject stalls and outages. [`SourceServer`]
+//! stands in for a provider's file hosting on 127.0.0.1. [`lambda::LambdaHarness`] runs a
+//! function binary against a Runtime API of its own.
 
 pub mod dataset;
+pub mod lambda;
 mod source_server;
 
 pub use source_server::{generated_byte, SourceServer};
@@ -13,6 +16,7 @@ pub use source_server::{generated_byte, SourceServer};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -24,11 +28,14 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A moto server on 127.0.0.1, stopped on drop.
+/// A moto server on 127.0.0.1, stopped on drop (even while paused).
 #[derive(Debug)]
 pub struct Emulator {
     child: Child,
+    port: u16,
     endpoint: String,
+    paused: AtomicBool,
+    stopped: bool,
 }
 
 impl Emulator {
@@ -52,7 +59,10 @@ impl Emulator {
             .with_context(|| format!("starting {}", moto.display()))?;
         let emulator = Self {
             child,
+            port,
             endpoint: format!("http://127.0.0.1:{port}"),
+            paused: AtomicBool::new(false),
+            stopped: false,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -64,9 +74,61 @@ impl Emulator {
         Ok(emulator)
     }
 
-    /// The emulator's endpoint URL.
+    /// The emulator's endpoint URL (still the same after [`Self::stop`]).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The emulator's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Freezes the emulator (SIGSTOP) to simulate a stall: the kernel still accepts
+    /// connections on its port, but no request is answered until [`Self::resume`].
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("STOP")?;
+        self.paused.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Lets a paused emulator run again (SIGCONT); requests sent meanwhile are then answered.
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("CONT")?;
+        self.paused.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Kills the emulator to simulate an outage: connections to [`Self::endpoint`] are refused
+    /// from now on. Its data is gone; the emulator cannot be restarted.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if self.stopped {
+            return Ok(());
+        }
+        self.child.kill().context("killing the emulator")?;
+        self.child
+            .wait()
+            .context("waiting for the emulator to exit")?;
+        self.stopped = true;
+        self.paused.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Sends `SIG<name>` to the emulator with the `kill` command (no unsafe code here).
+    fn signal(&self, name: &str) -> anyhow::Result<()> {
+        if self.stopped {
+            bail!("the emulator has been stopped");
+        }
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("running `kill -{name}`"))?;
+        if !status.success() {
+            bail!("`kill -{name} {}` failed: {status}", self.child.id());
+        }
+        Ok(())
     }
 
     /// SDK configuration for the emulator: its endpoint, a fixed region and dummy credentials.
@@ -87,6 +149,13 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        // SIGKILL ends a stopped process too; SIGCONT first is only belt and braces.
+        if self.paused.load(Ordering::SeqCst) {
+            let _ = self.signal("CONT");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

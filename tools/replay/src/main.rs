@@ -51,7 +51,9 @@ fn parse_day(s: &str) -> Result<String, String> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
-    let store = config.store(&config::sdk_config().await).await?;
+    let store = config
+        .store(&config::sdk_config().await, config::webhook_timeouts())
+        .await;
     let report = match cli.command {
         Cmd::Spool => replay::replay_spool(&store)
             .await
@@ -64,8 +66,8 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     println!(
-        "stored {}, already stored {}, still rejected {}, failed {}",
-        report.stored, report.duplicates, report.still_rejected, report.failed
+        "stored {}, already stored {}, kept as rejected {}, failed {}",
+        report.stored, report.duplicates, report.kept, report.failed
     );
     if report.failed > 0 {
         std::process::exit(1);

@@ -5,9 +5,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::duration::parse_hms;
+use crate::storable::{self, require_storable};
 use crate::{
-    from_json, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef, ParseError,
-    PhoneNumber, Provider, Transcript, Word,
+    from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef,
+    ParseError, PhoneNumber, Provider, Transcript, Word,
 };
 
 /// The documented payload. Only `callId` is required; unknown fields are kept.
@@ -76,10 +77,19 @@ pub struct Transcription {
 /// Where the transcript sits in the raw body (for records whose transcript is offloaded).
 pub const TRANSCRIPT_POINTER: &str = "/transcription";
 
-/// Parses a raw body.
+/// Parses a raw body. Ids that end up in storage keys (`callId`, `userId`, `aiAgentId`,
+/// `contactId`) are at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and word times are
+/// numbers DynamoDB can store.
 pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     let payload: Payload = from_json(body)?;
     require_id("callId", &payload.call_id)?;
+    optional_id("userId", payload.user_id.as_deref())?;
+    optional_id("aiAgentId", payload.ai_agent_id.as_deref())?;
+    optional_id("contactId", payload.contact_id.as_deref())?;
+    for word in payload.transcription.iter().flat_map(|t| &t.words) {
+        require_storable("transcription.words[].start", word.start)?;
+        require_storable("transcription.words[].end", word.end)?;
+    }
     if let Some(length) = &payload.call_length {
         if parse_hms(length).is_none() {
             return Err(ParseError::Field {
@@ -93,6 +103,8 @@ pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
 
 /// Normalizes a parsed payload. The webhook is sent when a call is over: a call that was
 /// picked up is `completed`, one that was not is `missed`; the raw integer status is kept.
+/// Numbers DynamoDB cannot store in free-form values are kept as text
+/// ([`storable_numbers`](crate::storable_numbers)).
 pub fn normalize(p: Payload) -> CallRecord {
     let mut record = CallRecord::new(Provider::Hatif, p.call_id);
     let mut extras = p.extra;
@@ -154,6 +166,7 @@ pub fn normalize(p: Payload) -> CallRecord {
     record.sentiment = p.sentiment.map(Value::from);
     record.evaluation = p.evaluation_criteria_result;
     record.extras = extras;
+    storable::call(&mut record);
     record
 }
 
@@ -238,5 +251,82 @@ mod tests {
         );
         assert!(parse(br#"{"callId":"c","callLength":"5 minutes"}"#).is_err());
         assert!(parse(br#"{"callId":"c","status":"zero"}"#).is_err());
+    }
+
+    #[test]
+    fn key_ids_are_at_most_256_bytes() {
+        use crate::testing::check_id_limit;
+        for (template, field) in [
+            (r#"{"callId":"@ID@"}"#, "callId"),
+            (
+                r#"{"callId":"c","userId":"@ID@","userName":"Ana"}"#,
+                "userId",
+            ),
+            // With an AI agent the user goes to extras, but is still an agent id.
+            (
+                r#"{"callId":"c","userId":"@ID@","aiAgentId":"a"}"#,
+                "userId",
+            ),
+            (r#"{"callId":"c","aiAgentId":"@ID@"}"#, "aiAgentId"),
+            (r#"{"callId":"c","contactId":"@ID@"}"#, "contactId"),
+        ] {
+            check_id_limit(template, field, parse);
+        }
+    }
+
+    #[test]
+    fn a_1100_character_call_id_is_refused_without_quoting_it() {
+        let id = "c".repeat(1100);
+        let err = parse(format!(r#"{{"callId":"{id}"}}"#).as_bytes()).expect_err("too long");
+        assert_eq!(err, crate::testing::too_long("callId"));
+        assert_eq!(
+            err.to_string(),
+            "invalid value for `callId`: longer than 256 bytes"
+        );
+        // Empty ids: the call id is required, the others stay optional as before.
+        let empty = parse(br#"{"callId":" "}"#).expect_err("empty");
+        assert_eq!(
+            empty.to_string(),
+            "invalid value for `callId`: must not be empty"
+        );
+        let r = normalize(parse(br#"{"callId":"c","userId":"","contactId":""}"#).expect("p"));
+        assert_eq!(r.agent.map(|a| a.id).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn out_of_range_numbers_in_free_form_values_are_kept_as_text() {
+        let body = format!(
+            r#"{{"callId":"c",{},"evaluationCriteriaResult":[{{"score":1e200,"weight":0.5}}],
+                "transcription":{{"words":[{{"text":"hi","start":1e125,"end":0}}]}}}}"#,
+            crate::testing::UNKNOWN_NUMBERS
+        );
+        let r = normalize(parse(body.as_bytes()).expect("parses"));
+        crate::testing::assert_numbers_kept(&r.extras);
+        assert_eq!(r.extras.len(), 2);
+        assert_eq!(
+            r.evaluation,
+            vec![serde_json::json!({"score": "1e+200", "weight": 0.5})]
+        );
+        let words = r.transcript.expect("transcript").words;
+        assert_eq!((words[0].start, words[0].end), (Some(1e125), Some(0.0)));
+    }
+
+    #[test]
+    fn word_times_out_of_range_are_refused() {
+        for bad in ["1e200", "-1e200", "1e-200", "-1e-200", "1e126"] {
+            for (key, field) in [
+                ("start", "transcription.words[].start"),
+                ("end", "transcription.words[].end"),
+            ] {
+                let body = format!(
+                    r#"{{"callId":"c","transcription":{{"words":[{{"text":"a","start":1}},{{"text":"b","{key}":{bad}}}]}}}}"#
+                );
+                assert_eq!(
+                    parse(body.as_bytes()).err(),
+                    Some(crate::testing::out_of_range(field)),
+                    "{key} {bad}"
+                );
+            }
+        }
     }
 }

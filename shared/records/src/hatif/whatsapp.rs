@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::storable::{self, require_storable};
 use crate::{
     from_json, require_id, Direction, FileRef, Location, MessageRecord, MessageStatus, ParseError,
     Provider,
@@ -67,15 +68,19 @@ impl Payload {
     }
 }
 
-/// Parses a raw body.
+/// Parses a raw body. `conversationId` and `messageId` (parts of storage keys) are at most
+/// [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and coordinates are numbers DynamoDB can store.
 pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     let payload: Payload = from_json(body)?;
     require_id("conversationId", &payload.conversation_id)?;
     require_id("messageId", &payload.message_id)?;
+    require_storable("latitude", payload.latitude)?;
+    require_storable("longitude", payload.longitude)?;
     Ok(payload)
 }
 
-/// Normalizes a parsed payload; `received_at` stamps the status it reports.
+/// Normalizes a parsed payload; `received_at` stamps the status it reports. Numbers DynamoDB
+/// cannot store in `extras` are kept as text ([`storable_numbers`](crate::storable_numbers)).
 pub fn normalize(p: Payload, received_at: DateTime<Utc>) -> MessageRecord {
     let status = p
         .status
@@ -108,7 +113,7 @@ pub fn normalize(p: Payload, received_at: DateTime<Utc>) -> MessageRecord {
     if let Some(s) = &p.status {
         status_times.insert(s.to_ascii_lowercase(), received_at);
     }
-    MessageRecord {
+    let mut record = MessageRecord {
         provider: Provider::Hatif,
         conversation_id: p.conversation_id,
         message_id: p.message_id,
@@ -130,7 +135,9 @@ pub fn normalize(p: Payload, received_at: DateTime<Utc>) -> MessageRecord {
         error_reason: p.error_reason,
         created_at: p.creation_time,
         extras: p.extra,
-    }
+    };
+    storable::message(&mut record);
+    record
 }
 
 #[cfg(test)]
@@ -246,5 +253,69 @@ mod tests {
         );
         assert!(parse(br#"{"conversationId":"","messageId":"m"}"#).is_err());
         assert!(parse(br#"{"conversationId":"c"}"#).is_err());
+    }
+
+    #[test]
+    fn key_ids_are_at_most_256_bytes() {
+        use crate::testing::check_id_limit;
+        check_id_limit(
+            r#"{"conversationId":"@ID@","messageId":"m"}"#,
+            "conversationId",
+            parse,
+        );
+        check_id_limit(
+            r#"{"conversationId":"c","messageId":"@ID@"}"#,
+            "messageId",
+            parse,
+        );
+        let long = "x".repeat(1100);
+        let body = format!(r#"{{"conversationId":"c","messageId":"{long}"}}"#);
+        let err = parse(body.as_bytes()).expect_err("too long");
+        assert_eq!(
+            err.to_string(),
+            "invalid value for `messageId`: longer than 256 bytes"
+        );
+        // The contact and sender are no part of any key, and are not limited.
+        let body = format!(
+            r#"{{"conversationId":"c","messageId":"m","contactId":"{long}","senderUserId":"{long}"}}"#
+        );
+        assert!(parse(body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn out_of_range_numbers_in_extras_are_kept_as_text() {
+        let body = format!(
+            r#"{{"conversationId":"c","messageId":"m","latitude":0.5,"longitude":-1e125,{}}}"#,
+            crate::testing::UNKNOWN_NUMBERS
+        );
+        let m = normalize(
+            parse(body.as_bytes()).expect("parses"),
+            at("2026-01-01T00:00:00Z"),
+        );
+        crate::testing::assert_numbers_kept(&m.extras);
+        assert_eq!(m.extras.len(), 2);
+        assert_eq!(
+            m.location,
+            Some(Location {
+                latitude: 0.5,
+                longitude: -1e125
+            })
+        );
+    }
+
+    #[test]
+    fn coordinates_out_of_range_are_refused() {
+        for bad in ["1e200", "-1e200", "1e-200", "-1e-200"] {
+            for (lat, lon, field) in [(bad, "0", "latitude"), ("0", bad, "longitude")] {
+                let body = format!(
+                    r#"{{"conversationId":"c","messageId":"m","latitude":{lat},"longitude":{lon}}}"#
+                );
+                assert_eq!(
+                    parse(body.as_bytes()).err(),
+                    Some(crate::testing::out_of_range(field)),
+                    "{lat},{lon}"
+                );
+            }
+        }
     }
 }
