@@ -2,7 +2,8 @@
 # The local stack: moto (DynamoDB, S3) on 127.0.0.1 and every function under `cargo lambda watch`.
 #
 #   scripts/stack.sh up      start both, provision the table and bucket, wait until served,
-#                            and pump the table's stream to the recording copier
+#                            and pump the table's stream and sweeps to the recording copier
+#                            and the spool to the spool replayer
 #   scripts/stack.sh down    stop both
 #   scripts/stack.sh e2e     up, run the end-to-end tests, down (whatever happens)
 #   scripts/stack.sh test    up, run every test of the workspace, down (whatever happens)
@@ -29,6 +30,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
 export PATH="$VENV/bin:$PATH"
 export CALLVAULT_FUNCTIONS_URL="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
 export CALLVAULT_FUNCTION_LOG="$STACK_DIR/watch.log"
+INVOKE_BASE="http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -55,15 +57,15 @@ wait_function() {
   done
 }
 
-# Invokes the copier once with an empty batch so it is built and running before the pump
-# feeds it.
-wait_copier() {
-  local deadline=$((SECONDS + READY_TIMEOUT)) code
+# Invokes an event-driven function (the copier, the spool replayer) once with an empty batch
+# so it is built and running before the pump feeds it.
+wait_invoked() {
+  local name=$1 deadline=$((SECONDS + READY_TIMEOUT)) code
   while :; do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X POST -d '{"Records":[]}' \
-      "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/recording-copier/invocations" || true)
+      "$INVOKE_BASE/$name/invocations" || true)
     [[ $code == 200 ]] && return 0
-    ((SECONDS < deadline)) || { log "recording-copier not running after ${READY_TIMEOUT}s; see $STACK_DIR/watch.log"; return 1; }
+    ((SECONDS < deadline)) || { log "$name not running after ${READY_TIMEOUT}s; see $STACK_DIR/watch.log"; return 1; }
     sleep 1
   done
 }
@@ -103,12 +105,12 @@ up() {
       >"$STACK_DIR/watch.log" 2>&1 &
   echo $! >"$STACK_DIR/watch.pid"
   for f in "${FUNCTIONS[@]}"; do wait_function "$f"; done
-  wait_copier
-  setsid target/debug/callvault-devstack pump \
-    --invoke-url "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/recording-copier/invocations" \
+  wait_invoked recording-copier
+  wait_invoked spool-replayer
+  setsid target/debug/callvault-devstack pump --invoke-base "$INVOKE_BASE" \
     >"$STACK_DIR/pump.log" 2>&1 &
   echo $! >"$STACK_DIR/pump.pid"
-  log "functions served on $CALLVAULT_FUNCTIONS_URL/<name>/; stream pump feeding recording-copier"
+  log "functions served on $CALLVAULT_FUNCTIONS_URL/<name>/; pump feeding recording-copier (stream, sweeps) and spool-replayer (spool)"
 }
 
 case "${1:-}" in

@@ -76,7 +76,7 @@ pub enum Command {
     #[command(subcommand)]
     Messages(MessagesCommand),
     /// Archived recordings (and transcript or media files).
-    #[command(subcommand)]
+    #[command(subcommand, visible_alias = "recordings")]
     Recording(RecordingCommand),
 }
 
@@ -184,6 +184,39 @@ pub enum RecordingCommand {
     Download(Download),
     /// Print a presigned link to an archived file.
     Url(Link),
+    /// Copy failed files again (after fixing the cause, or once the provider's link works):
+    /// every failed file (`--failed`, narrowed by `--provider` and `--since`), or one call's.
+    Retry(Retry),
+}
+
+/// `recording retry` arguments.
+#[derive(Debug, Args)]
+pub struct Retry {
+    /// Every failed file.
+    #[arg(long, conflicts_with_all = ["provider_call", "call_id"])]
+    pub failed: bool,
+    /// With `--failed`: only this provider's.
+    #[arg(long, value_parser = input::provider, requires = "failed")]
+    pub provider: Option<Provider>,
+    /// With `--failed`: only calls and messages at or after this time (RFC 3339, a date, or a
+    /// duration ago such as 2h or 7days).
+    #[arg(long, value_parser = time, requires = "failed")]
+    pub since: Option<DateTime<Utc>>,
+    /// One call's failed files: its provider ...
+    #[arg(
+        value_parser = input::provider,
+        id = "provider_call",
+        value_name = "PROVIDER",
+        required_unless_present = "failed",
+        requires = "call_id"
+    )]
+    pub call_provider: Option<Provider>,
+    /// ... and its call id.
+    #[arg(requires = "provider_call")]
+    pub call_id: Option<String>,
+    /// Which record, when one Hatif call id was delivered under several channels' secrets.
+    #[arg(long, value_parser = input::scope)]
+    pub scope: Option<Scope>,
 }
 
 /// `recording download` arguments.

@@ -4,6 +4,9 @@ use std::io::Write;
 
 use anyhow::Context;
 use callvault_query::{input, CallFilter, InputError, Page, QueryError, Reader};
+use callvault_store::index::index_timestamp;
+use callvault_store::schema::call_pk;
+use callvault_store::{DynamoDbClient, RecordStore, S3Client};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -161,6 +164,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(out);
             let written = self::download(&reader().await, download).await?;
             writeln!(err, "{written}")?;
+        }
+        Command::Recording(RecordingCommand::Retry(retry)) => {
+            let call = match (&retry.call_provider, &retry.call_id) {
+                (Some(provider), Some(id)) => Some((*provider, input::id(id, "call id")?)),
+                _ => None,
+            };
+            let sdk = sdk_config(&cli).await;
+            let store = RecordStore::new(
+                DynamoDbClient::new(&sdk),
+                S3Client::new(&sdk),
+                &cli.table,
+                &cli.bucket,
+            );
+            let records = match call {
+                Some((provider, id)) => {
+                    let reader = Reader::new(
+                        store.dynamodb().clone(),
+                        store.s3().clone(),
+                        &cli.table,
+                        &cli.bucket,
+                    );
+                    let (_, _, sk) = reader
+                        .stored_call(provider, id, retry.scope.as_ref())
+                        .await?;
+                    vec![(call_pk(provider, id), sk)]
+                }
+                None => store
+                    .with_file_state("failed", usize::MAX)
+                    .await?
+                    .into_iter()
+                    .filter(|e| retry.provider.is_none_or(|p| e.provider == p.as_str()))
+                    .filter(|e| {
+                        retry.since.is_none_or(|since| {
+                            e.time_sk.as_str() >= index_timestamp(since).as_str()
+                        })
+                    })
+                    .map(|e| (e.pk, e.sk))
+                    .collect(),
+            };
+            let mut files = 0;
+            for (pk, sk) in &records {
+                files += store.redrive_failed(pk, sk).await?;
+            }
+            writeln!(
+                err,
+                "{files} failed file(s) of {} record(s) are pending again; the copier takes them now",
+                records.len()
+            )?;
         }
     }
     Ok(())

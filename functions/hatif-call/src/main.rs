@@ -8,10 +8,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = config::sdk_config().await;
-    // The secret and the table warm-up are independent: fetch both at once.
-    let (secrets, store) = tokio::join!(
+    // The secret, the table warm-up and the parsers' metadata are independent: all at once.
+    let (secrets, store, ()) = tokio::join!(
         config::signing(&sdk, "HATIF_WEBHOOK_SECRETS"),
-        config.store(&sdk, config::webhook_timeouts())
+        config.store(&sdk, config::webhook_timeouts()),
+        config::preload()
     );
     serve(Webhook::new(
         HatifCall(secrets?),

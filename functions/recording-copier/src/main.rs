@@ -1,22 +1,17 @@
 //! Recording copier: archives the files of records that have some due, from stream batches
 //! and scheduled sweeps.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use callvault_archive::config::{
     copier_from_env, retry_schedule_from_env, table_timeouts, upload_timeouts,
 };
 use callvault_archive::stream::{Archiver, CopierEvent};
-use callvault_webhook::{config, telemetry, Config};
+use callvault_webhook::{config, telemetry, time_left, Config};
 use lambda_runtime::{service_fn, LambdaEvent};
 
-/// The invocation's deadline as an instant (Lambda passes it as epoch milliseconds).
-fn deadline(epoch_ms: u64) -> Instant {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Instant::now() + Duration::from_millis(epoch_ms).saturating_sub(now)
-}
+/// The template's timeout, for a runtime that passes no real deadline.
+const TIMEOUT: Duration = Duration::from_secs(900);
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -33,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let archiver = &archiver;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<CopierEvent>| async move {
-            let deadline = deadline(event.context.deadline);
+            let deadline = Instant::now() + time_left(event.context.deadline).unwrap_or(TIMEOUT);
             Ok::<_, lambda_runtime::Error>(archiver.handle(event.payload, deadline).await)
         },
     ))

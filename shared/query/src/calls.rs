@@ -258,10 +258,11 @@ impl Reader {
         })
     }
 
-    /// The stored item of one call and its sort key, without its delivery history. A call id
+    /// The stored record of one call, its bookkeeping and its sort key, without its delivery
+    /// history. A call id
     /// delivered under several secret scopes (Hatif channels) is several records: `scope`
     /// names one, and is needed only then.
-    pub(crate) async fn stored_call(
+    pub async fn stored_call(
         &self,
         provider: Provider,
         call_id: &str,

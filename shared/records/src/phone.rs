@@ -25,6 +25,13 @@ impl PhoneNumber {
         })
     }
 
+    /// Loads the phone-number metadata, which the `phonenumber` crate otherwise loads on
+    /// first use (hundreds of milliseconds; seconds in a debug build): call it while a
+    /// function initializes, so no delivery pays for it.
+    pub fn load_metadata() {
+        let _ = to_e164("+14155550100");
+    }
+
     /// The number as shown to people: its E.164 form, or the raw value when it has none.
     pub fn shown(&self) -> &str {
         self.e164.as_deref().unwrap_or(&self.raw)

@@ -7,7 +7,7 @@ use callvault_verify::Scope;
 use chrono::{DateTime, Utc};
 
 use crate::codec::{timestamp, History, Stored};
-use crate::files::{with_new_files, Files};
+use crate::files::{with_new_files, FileState, FileStatus, Files};
 use crate::kept::{event_item, Kept};
 use crate::schema::{raw_key, record_key};
 use crate::size::{self, RAW_INLINE_LIMIT, RECORD_INLINE_LIMIT};
@@ -225,5 +225,25 @@ impl RecordStore {
             }
         }
         Err(StoreError::Contention(pk.to_owned()))
+    }
+}
+
+impl RecordStore {
+    /// Starts the failed files of the record at `(pk, sk)` over (a re-drive after the cause
+    /// was fixed): pending, due now, attempts from zero, so the copier's stream trigger picks
+    /// them up. Returns how many files were failed.
+    pub async fn redrive_failed(&self, pk: &str, sk: &str) -> Result<usize, StoreError> {
+        let mut count = 0;
+        self.update_files(pk, sk, |files| {
+            count = 0;
+            for state in files.values_mut() {
+                if state.status == FileStatus::Failed {
+                    *state = FileState::pending(state.source_url.clone(), state.s3_key.clone());
+                    count += 1;
+                }
+            }
+        })
+        .await?;
+        Ok(count)
     }
 }

@@ -81,6 +81,15 @@ impl Config {
     }
 }
 
+/// Loads what parsing loads lazily (phone-number metadata) on a blocking thread, so that a
+/// cold start pays for it alongside its network requests, not the first delivery.
+pub async fn preload() {
+    if let Err(e) = tokio::task::spawn_blocking(callvault_records::PhoneNumber::load_metadata).await
+    {
+        tracing::warn!(error = %e, "preloading phone-number metadata failed; the first delivery loads it");
+    }
+}
+
 /// How long a cold start waits for its warm-up request.
 const WARM_UP_TIMEOUT: Duration = Duration::from_millis(1000);
 

@@ -9,13 +9,14 @@ use callvault_store::{PutOutcome, RecordStore, StoreError};
 use callvault_verify::Verified;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
 
 use crate::adapters::{HatifCall, HatifWhatsApp, PostCall, VoiceInfra, Voki};
 use crate::pipeline::{accept, OnFailure};
 use crate::Outcome;
 
 /// What a replay run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct ReplayReport {
     /// Deliveries applied to their records.
     pub stored: usize,
@@ -145,4 +146,164 @@ pub async fn replay_rejected(
         }
     }
     Ok(report)
+}
+
+/// What invokes the spool replayer function.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ReplayerEvent {
+    /// Messages of the spool queue, each an S3 notification of newly spooled objects.
+    Queue(QueueEvent),
+    /// A scheduled sweep of the whole spool (EventBridge).
+    Scheduled(ScheduledSweep),
+}
+
+/// An SQS batch, as Lambda delivers it (the fields used here).
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueEvent {
+    /// The messages.
+    #[serde(rename = "Records")]
+    pub records: Vec<QueueMessage>,
+}
+
+/// One SQS message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueMessage {
+    /// Identifies the message in batch item failures.
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    /// An S3 event notification, as JSON.
+    pub body: String,
+}
+
+/// A scheduled event (its `detail-type` is `Scheduled Event`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScheduledSweep {
+    /// `Scheduled Event`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+}
+
+#[derive(Deserialize)]
+struct S3Notification {
+    #[serde(rename = "Records", default)]
+    records: Vec<S3Record>,
+}
+
+#[derive(Deserialize)]
+struct S3Record {
+    s3: S3Entity,
+}
+
+#[derive(Deserialize)]
+struct S3Entity {
+    object: S3Object,
+}
+
+#[derive(Deserialize)]
+struct S3Object {
+    key: String,
+}
+
+/// The object keys an S3 event notification names. S3 sends keys URL-encoded (a space as
+/// `+`); its test notification names none.
+fn notified_keys(body: &str) -> Result<Vec<String>, serde_json::Error> {
+    let notification: S3Notification = serde_json::from_str(body)?;
+    Ok(notification
+        .records
+        .into_iter()
+        .map(|r| {
+            form_urlencoded::parse(format!("k={}", r.s3.object.key).as_bytes())
+                .map(|(_, v)| v.into_owned())
+                .next()
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// Handles one invocation of the spool replayer: applies the spooled deliveries a queue
+/// batch names (a message whose deliveries cannot all be applied yet is reported as a batch
+/// item failure, so SQS delivers it again after its visibility timeout), or sweeps the whole
+/// spool. Answers the batch item failures, or the sweep's [`ReplayReport`].
+pub async fn handle_replayer(store: &RecordStore, event: ReplayerEvent) -> serde_json::Value {
+    match event {
+        ReplayerEvent::Queue(batch) => {
+            let mut failures = Vec::new();
+            for message in batch.records {
+                let keys = match notified_keys(&message.body) {
+                    Ok(keys) => keys,
+                    Err(e) => {
+                        tracing::warn!(message_id = %message.message_id, error = %e, "not an S3 notification; ignored");
+                        continue;
+                    }
+                };
+                for key in keys {
+                    match replay_spooled(store, &key).await {
+                        Ok(outcome) => tracing::info!(
+                            spool_key = %key,
+                            outcome = outcome.as_ref().map_or("gone", Outcome::label),
+                            "spooled delivery replayed"
+                        ),
+                        Err(error) => {
+                            tracing::warn!(spool_key = %key, reason = %error.detail(), "spooled delivery stays; retried later");
+                            failures
+                                .push(serde_json::json!({ "itemIdentifier": message.message_id }));
+                            break;
+                        }
+                    }
+                }
+            }
+            serde_json::json!({ "batchItemFailures": failures })
+        }
+        ReplayerEvent::Scheduled(_) => {
+            let report = match replay_spool(store).await {
+                Ok(report) => report,
+                Err(error) => {
+                    tracing::error!(reason = %error.detail(), "the spool could not be listed");
+                    ReplayReport {
+                        failed: 1,
+                        ..ReplayReport::default()
+                    }
+                }
+            };
+            tracing::info!(
+                stored = report.stored,
+                duplicates = report.duplicates,
+                kept = report.kept,
+                failed = report.failed,
+                "spool sweep"
+            );
+            serde_json::json!(report)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_queue_batches_of_s3_notifications_and_schedules() {
+        let event: ReplayerEvent = serde_json::from_value(serde_json::json!({"Records": [{
+            "messageId": "m1", "receiptHandle": "r", "eventSource": "aws:sqs",
+            "body": r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"spool/voki/2026-11-27/100000.000-ab+cd%2B.json","size":10}}}]}"#
+        }]}))
+        .expect("queue event");
+        let ReplayerEvent::Queue(batch) = event else {
+            panic!("queue")
+        };
+        assert_eq!(
+            notified_keys(&batch.records[0].body).expect("notification"),
+            ["spool/voki/2026-11-27/100000.000-ab cd+.json"]
+        );
+        assert_eq!(
+            notified_keys(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#).expect("test"),
+            Vec::<String>::new()
+        );
+        let event: ReplayerEvent = serde_json::from_value(
+            serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
+        )
+        .expect("scheduled");
+        assert!(matches!(event, ReplayerEvent::Scheduled(_)));
+    }
 }

@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: the running local stack (started by
 //! `scripts/stack.sh e2e`), signing with the dev secrets, and reading records back.
 
+pub mod samples;
+
 use anyhow::Context;
 use callvault_records::{CallRecord, Normalized, Provider};
 use callvault_store::files::{FileStatus, Files};
@@ -71,6 +73,20 @@ impl Stack {
             .header("content-type", "application/json")
             .body(body);
         for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let json = response.json().await.context("response body is not JSON")?;
+        Ok((status, json))
+    }
+
+    /// Sends a sample delivery to its function, exactly as built.
+    pub async fn send(&self, sample: &samples::Sample) -> anyhow::Result<Reply> {
+        let mut request = self
+            .request(reqwest::Method::POST, sample.function, &sample.suffix)
+            .body(sample.body.clone());
+        for (name, value) in &sample.headers {
             request = request.header(*name, value);
         }
         let response = request.send().await?;

@@ -45,6 +45,11 @@ async fn call_seed_signed_with_its_channel_secret_is_stored() -> anyhow::Result<
         .await?
         .expect("stored");
     assert_eq!(stored.authentication, "signature:dev-channel");
+    assert_eq!(
+        stored.scope.map(|s| s.to_string()).as_deref(),
+        Some(format!("channel:{SEED_CHANNEL}").as_str()),
+        "the record remembers whose secret built it"
+    );
     assert_eq!(call.channel_id.as_deref(), Some(SEED_CHANNEL));
     assert_eq!(call.duration_seconds, Some(332));
     assert_eq!(call.status, CallStatus::Completed);
@@ -117,7 +122,7 @@ async fn whatsapp_seed_and_status_updates_never_move_backwards() -> anyhow::Resu
         .store
         .get_item(
             &schema::conversation_pk(Provider::Hatif, "e2e-conv"),
-            "MSG#e2e-msg-1",
+            "MSG#default#e2e-msg-1",
         )
         .await?
         .expect("message stored");

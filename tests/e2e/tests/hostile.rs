@@ -801,8 +801,12 @@ async fn hostile_requests_get_clear_statuses_and_nothing_gets_in_or_lost() -> an
                 c.name, c.expect
             ));
         }
+        let outcome = match reply["status"].as_str() {
+            Some(label) => format!("{status} {label}"),
+            None => status.to_string(),
+        };
         *counts
-            .entry(format!("{} {}", c.function, status))
+            .entry(format!("{} {outcome}", c.function))
             .or_default() += 1;
     }
 

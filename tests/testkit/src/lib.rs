@@ -41,6 +41,19 @@ pub struct Emulator {
 impl Emulator {
     /// Starts moto's server on a free port and waits until it accepts connections.
     pub fn start() -> anyhow::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        Self::start_on(port)
+    }
+
+    /// After [`Self::stop`], starts a fresh (empty) emulator on the same port: the end of an
+    /// outage, for clients configured with the old endpoint.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop()?;
+        *self = Self::start_on(self.port)?;
+        Ok(())
+    }
+
+    fn start_on(port: u16) -> anyhow::Result<Self> {
         let moto = std::env::var_os("CALLVAULT_MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join(".venv/bin/moto_server"));
@@ -50,7 +63,6 @@ impl Emulator {
                 moto.display()
             );
         }
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(&moto)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -100,7 +112,7 @@ impl Emulator {
     }
 
     /// Kills the emulator to simulate an outage: connections to [`Self::endpoint`] are refused
-    /// from now on. Its data is gone; the emulator cannot be restarted.
+    /// from now on. Its data is gone; [`Self::restart`] starts an empty one on the same port.
     pub fn stop(&mut self) -> anyhow::Result<()> {
         if self.stopped {
             return Ok(());

@@ -6,6 +6,8 @@
 //! - `/generated/<bytes>`: that many deterministic bytes, generated while sending.
 //! - `/status/<code>`: an empty response with that status.
 //! - `/flaky/<n>/<name>`: 500 for the first `n` requests of that path, then the file.
+//! - `/outage/<seconds>/<name>`: 503 for `seconds` after the first request of that path, then
+//!   the file (a provider's file hosting down for a while).
 //! - `/stall/<name>`: headers and half the file, then silence.
 //! - `/truncated/<name>`: declares the full length, sends half, closes.
 //! - `/chunked/<name>`: the file with no declared length (chunked).
@@ -28,6 +30,7 @@ pub fn generated_byte(offset: u64) -> u8 {
 struct State {
     files: Mutex<HashMap<String, (Vec<u8>, String)>>,
     hits: Mutex<HashMap<String, usize>>,
+    first_seen: Mutex<HashMap<String, std::time::Instant>>,
     requests: AtomicUsize,
 }
 
@@ -152,6 +155,21 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
         ["flaky", n, name] => {
             if hits <= n.parse().unwrap_or(1) {
                 respond(&mut stream, 500, "text/plain", Some(0), b"").await
+            } else {
+                let (body, ct) = file(name).unwrap_or_default();
+                respond(&mut stream, 200, &ct, Some(body.len() as u64), &body).await
+            }
+        }
+        ["outage", seconds, name] => {
+            let since = state
+                .first_seen
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .entry(path.clone())
+                .or_insert_with(std::time::Instant::now)
+                .elapsed();
+            if since.as_secs_f64() < seconds.parse().unwrap_or(0.0) {
+                respond(&mut stream, 503, "text/plain", Some(0), b"").await
             } else {
                 let (body, ct) = file(name).unwrap_or_default();
                 respond(&mut stream, 200, &ct, Some(body.len() as u64), &body).await

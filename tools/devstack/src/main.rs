@@ -3,8 +3,9 @@
 //! - `provision`: creates the table and bucket in the emulator from `callvault_store::schema`
 //!   (the same definition the infrastructure template is checked against); idempotent.
 //! - `example`: prints a ready-to-paste signed `curl` for a provider's seed payload.
-//! - `pump`: feeds the table's stream to the recording copier, as the event source mapping
-//!   does in AWS.
+//! - `pump`: does locally what AWS's event plumbing does: feeds the table's stream to the
+//!   recording copier (the event source mapping), starts its sweeps (the schedule), and hands
+//!   spooled deliveries to the spool replayer (the bucket's notifications and the queue).
 
 mod pump;
 
@@ -44,12 +45,16 @@ enum Cmd {
         /// Table name.
         #[arg(long, env = "TABLE_NAME", default_value = schema::DEFAULT_TABLE)]
         table: String,
-        /// The copier's invoke URL.
-        #[arg(
-            long,
-            default_value = "http://127.0.0.1:9000/2015-03-31/functions/recording-copier/invocations"
-        )]
-        invoke_url: String,
+        /// Bucket name.
+        #[arg(long, env = "BUCKET_NAME", default_value = schema::DEFAULT_BUCKET)]
+        bucket: String,
+        /// cargo lambda watch's invoke API, under which each function is
+        /// `<base>/<function>/invocations`.
+        #[arg(long, default_value = "http://127.0.0.1:9000/2015-03-31/functions")]
+        invoke_base: String,
+        /// Seconds between the copier's sweeps (AWS: every minute).
+        #[arg(long, default_value_t = 5)]
+        sweep_seconds: u64,
     },
     /// Print a ready-to-paste curl command that posts a provider's example payload to a
     /// function URL, authenticated with the development secrets.
@@ -79,7 +84,20 @@ enum Cmd {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Provision { table, bucket } => provision(&table, &bucket).await,
-        Cmd::Pump { table, invoke_url } => pump::run(&table, &invoke_url).await,
+        Cmd::Pump {
+            table,
+            bucket,
+            invoke_base,
+            sweep_seconds,
+        } => {
+            pump::run(
+                &table,
+                &bucket,
+                &invoke_base,
+                std::time::Duration::from_secs(sweep_seconds),
+            )
+            .await
+        }
         Cmd::Example {
             url,
             payload,

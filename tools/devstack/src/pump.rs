@@ -1,14 +1,22 @@
-//! The local stand-in for the copier's event source mapping: reads the emulator's DynamoDB
-//! stream and invokes `recording-copier` through cargo lambda watch's invoke API with the
-//! records that the deployed mapping's filter would pass (`files_pending` set).
+//! The local stand-in for AWS's event plumbing, invoking functions through cargo lambda
+//! watch's invoke API with the events AWS would send:
+//!
+//! - the copier's event source mapping: reads the emulator's DynamoDB stream and invokes
+//!   `recording-copier` with the records the deployed mapping's filter would pass
+//!   (`files_pending` set);
+//! - the copier's schedule: a sweep event every `sweep` interval;
+//! - the bucket's notifications through the spool queue: each spooled delivery, as an SQS
+//!   message holding an S3 notification, to `spool-replayer` (which removes it once applied;
+//!   one it cannot apply yet is offered again on the next round, as SQS would).
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
-use callvault_archive::stream::{BatchResponse, Change, StreamEvent, StreamRecord};
+use callvault_archive::stream::{BatchResponse, Change, ScheduledEvent, StreamEvent, StreamRecord};
 use callvault_store::schema::FILES_PENDING;
+use callvault_store::RecordStore;
 use serde_json::{json, Value};
 
 fn key_json(keys: &HashMap<String, AttributeValue>) -> HashMap<String, Value> {
@@ -17,12 +25,51 @@ fn key_json(keys: &HashMap<String, AttributeValue>) -> HashMap<String, Value> {
         .collect()
 }
 
+/// The SQS message an S3 notification of a new spooled object becomes.
+fn spool_message(key: &str) -> Value {
+    let notification = json!({"Records": [{
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"object": {"key": key}}
+    }]});
+    json!({
+        "messageId": key,
+        "eventSource": "aws:sqs",
+        "body": notification.to_string()
+    })
+}
+
+async fn invoke(http: &reqwest::Client, url: &str, event: &Value, what: &str) {
+    match http.post(url).json(event).send().await {
+        Ok(response) => {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            println!("{what}: HTTP {status} {body}");
+        }
+        Err(e) => println!("{what}: invocation failed: {e}"),
+    }
+}
+
 /// Runs until the process is stopped.
-pub async fn run(table: &str, invoke_url: &str) -> anyhow::Result<()> {
+pub async fn run(
+    table: &str,
+    bucket: &str,
+    invoke_base: &str,
+    sweep: Duration,
+) -> anyhow::Result<()> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ddb = callvault_store::DynamoDbClient::new(&sdk);
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let store = RecordStore::new(
+        ddb.clone(),
+        callvault_store::S3Client::new(&sdk),
+        table,
+        bucket,
+    );
     let http = reqwest::Client::new();
+    let invoke_url = format!("{invoke_base}/recording-copier/invocations");
+    let replayer_url = format!("{invoke_base}/spool-replayer/invocations");
+    let mut last_sweep = Instant::now();
     let table_desc = ddb.describe_table().table_name(table).send().await?;
     let stream_arn = table_desc
         .table
@@ -81,7 +128,7 @@ pub async fn run(table: &str, invoke_url: &str) -> anyhow::Result<()> {
         }
         if !batch.records.is_empty() {
             let count = batch.records.len();
-            match http.post(invoke_url).json(&batch).send().await {
+            match http.post(&invoke_url).json(&batch).send().await {
                 Ok(response) => {
                     let status = response.status();
                     let body: Option<BatchResponse> = response.json().await.ok();
@@ -89,6 +136,25 @@ pub async fn run(table: &str, invoke_url: &str) -> anyhow::Result<()> {
                 }
                 Err(e) => println!("copier invocation failed: {e}"),
             }
+        }
+        if last_sweep.elapsed() >= sweep {
+            last_sweep = Instant::now();
+            invoke(
+                &http,
+                &invoke_url,
+                &json!(ScheduledEvent::sweep()),
+                "copier sweep",
+            )
+            .await;
+        }
+        match store.spooled_keys().await {
+            Ok(keys) if !keys.is_empty() => {
+                let records: Vec<Value> = keys.iter().map(|k| spool_message(k)).collect();
+                let what = format!("spool replayer with {} delivery(ies)", records.len());
+                invoke(&http, &replayer_url, &json!({ "Records": records }), &what).await;
+            }
+            Ok(_) => {}
+            Err(e) => println!("listing the spool failed: {}", e.detail()),
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

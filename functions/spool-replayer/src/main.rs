@@ -1,0 +1,22 @@
+//! Spool replayer: applies deliveries that the webhooks spooled to S3 while DynamoDB failed,
+//! as soon as S3 notifies their arrival (through the spool queue, which retries them) and on
+//! a schedule, so the spool drains by itself once DynamoDB is back.
+
+use callvault_webhook::replay::{handle_replayer, ReplayerEvent};
+use callvault_webhook::{config, telemetry, Config};
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let sdk = config::sdk_config().await;
+    let store = config.store(&sdk, config::webhook_timeouts()).await;
+    let store = &store;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ReplayerEvent>| async move {
+            Ok::<_, lambda_runtime::Error>(handle_replayer(store, event.payload).await)
+        },
+    ))
+    .await
+}

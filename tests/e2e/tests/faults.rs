@@ -1,0 +1,388 @@
+//! Custody under storage faults, through the real function binaries. Each webhook runs under
+//! a Lambda Runtime API harness with an environment of its own: DynamoDB and S3 each from
+//! their own emulator, so DynamoDB can fail alone. For a stalled DynamoDB (process stopped
+//! with SIGSTOP: connections accepted, never answered) and a DynamoDB outage (process killed),
+//! every webhook answers within its budget, nothing acknowledged is lost, and once DynamoDB
+//! is back the spool replayer drains the spool and the table equals a no-fault run of the
+//! same deliveries.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use callvault_e2e::samples::{self, Sample};
+use callvault_store::{schema, RecordStore};
+use callvault_testkit::lambda::{function_binary, function_url_event, HttpReply, LambdaHarness};
+use callvault_testkit::{sdk_config_for, Emulator};
+use futures_util::future::try_join_all;
+use serde_json::{json, Value};
+
+const TABLE: &str = "callvault";
+const BUCKET: &str = "callvault-archive";
+const WEBHOOKS: [&str; 5] = [
+    "voiceinfra",
+    "hatif-call",
+    "hatif-whatsapp",
+    "voki",
+    "postcall",
+];
+/// The Lambda timeout the template gives every webhook.
+const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
+/// What the README promises: every webhook answers within its store and spool budgets.
+const ANSWER_WITHIN: Duration = Duration::from_millis(7500);
+/// The secrets the functions read, from `dev.env` (set by `scripts/stack.sh`).
+const SECRET_VARS: [&str; 4] = [
+    "VOICEINFRA_WEBHOOK_SECRETS",
+    "HATIF_WEBHOOK_SECRETS",
+    "VOKI_WEBHOOK_SECRETS",
+    "POSTCALL_TOKENS",
+];
+
+/// DynamoDB and S3 in emulators of their own, and functions configured for them.
+struct Rig {
+    dynamodb: Emulator,
+    s3: Emulator,
+    functions: BTreeMap<&'static str, LambdaHarness>,
+}
+
+impl Rig {
+    async fn start() -> anyhow::Result<Self> {
+        let rig = Self {
+            dynamodb: Emulator::start()?,
+            s3: Emulator::start()?,
+            functions: BTreeMap::new(),
+        };
+        rig.provision().await?;
+        Ok(rig)
+    }
+
+    async fn provision(&self) -> anyhow::Result<()> {
+        self.provision_table().await?;
+        schema::create_bucket(self.store().await.s3(), BUCKET).await?;
+        Ok(())
+    }
+
+    async fn provision_table(&self) -> anyhow::Result<()> {
+        schema::create_table(self.store().await.dynamodb(), TABLE).await?;
+        Ok(())
+    }
+
+    async fn store(&self) -> RecordStore {
+        RecordStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk_config_for(self.dynamodb.endpoint()).await),
+            aws_sdk_s3::Client::new(&sdk_config_for(self.s3.endpoint()).await),
+            TABLE,
+            BUCKET,
+        )
+    }
+
+    fn env(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let mut env = vec![
+            ("TABLE_NAME", TABLE.to_owned()),
+            ("BUCKET_NAME", BUCKET.to_owned()),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                self.dynamodb.endpoint().to_owned(),
+            ),
+            ("AWS_ENDPOINT_URL_S3", self.s3.endpoint().to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("RUST_LOG", "info".to_owned()),
+        ];
+        for var in SECRET_VARS {
+            env.push((var, std::env::var(var)?));
+        }
+        Ok(env)
+    }
+
+    /// Starts `function` (a webhook or the spool replayer) and waits until it is ready.
+    async fn run(&mut self, function: &'static str) -> anyhow::Result<()> {
+        let harness =
+            LambdaHarness::start(&function_binary(function), function, &self.env()?).await?;
+        harness.ready(Duration::from_secs(30)).await?;
+        self.functions.insert(function, harness);
+        Ok(())
+    }
+
+    async fn run_webhooks(&mut self) -> anyhow::Result<()> {
+        for function in WEBHOOKS {
+            self.run(function).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a sample to its function with the Lambda timeout as deadline: the reply and how
+    /// long it took.
+    async fn send(&self, sample: &Sample) -> anyhow::Result<(HttpReply, Duration)> {
+        let harness = &self.functions[sample.function];
+        let event = function_url_event(
+            "POST",
+            &format!("/{}", sample.suffix),
+            &sample.header_pairs(),
+            &sample.body,
+        );
+        let started = Instant::now();
+        let invocation = harness.invoke(&event, LAMBDA_TIMEOUT).await?;
+        let elapsed = started.elapsed();
+        Ok((invocation.reply()?, elapsed))
+    }
+
+    /// Sends every sample, the functions side by side (each function's own in order).
+    async fn send_all(
+        &self,
+        samples: &[Sample],
+    ) -> anyhow::Result<Vec<(String, HttpReply, Duration)>> {
+        let per_function = WEBHOOKS.map(|function| async move {
+            let mut replies = Vec::new();
+            for sample in samples.iter().filter(|s| s.function == function) {
+                let (reply, elapsed) = self.send(sample).await?;
+                replies.push((
+                    format!("{} {}", sample.function, sample.event),
+                    reply,
+                    elapsed,
+                ));
+            }
+            anyhow::Ok(replies)
+        });
+        Ok(try_join_all(per_function)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// What S3 would notify for every spooled delivery, as the spool queue delivers it.
+    async fn spool_notifications(&self) -> anyhow::Result<Value> {
+        let keys = self.store().await.spooled_keys().await?;
+        let records: Vec<Value> = keys
+            .iter()
+            .map(|key| {
+                let notification = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                    "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]});
+                json!({"messageId": key, "eventSource": "aws:sqs", "body": notification.to_string()})
+            })
+            .collect();
+        Ok(json!({ "Records": records }))
+    }
+
+    /// The table's items, with what depends on when a delivery was received masked, and the
+    /// latest-delivery lists sorted (replay may apply deliveries in another order).
+    async fn snapshot(&self) -> anyhow::Result<BTreeMap<String, Value>> {
+        let store = self.store().await;
+        let mut items = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let out = store
+                .dynamodb()
+                .scan()
+                .table_name(TABLE)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                let mut value =
+                    Value::Object(item.iter().map(|(k, v)| (k.clone(), json_of(v))).collect());
+                let key = format!("{} {}", value["pk"], value["sk"]);
+                mask(&mut value);
+                items.insert(key, value);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+/// An attribute value as JSON (binaries as their bytes, sets as lists).
+fn json_of(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => json!(s),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::B(b) => json!(format!("sha256:{}", callvault_e2e::sha256_hex(b.as_ref()))),
+        AttributeValue::Bool(b) => json!(b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::M(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
+        }
+        AttributeValue::L(l) => Value::Array(l.iter().map(json_of).collect()),
+        AttributeValue::Ss(set) => json!(set),
+        AttributeValue::Ns(set) => json!(set),
+        other => json!(format!("{other:?}")),
+    }
+}
+
+fn mask(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match key.as_str() {
+                    // Times of receipt, and the trace id Lambda gives each request.
+                    "received_at" | "updated_at" | "time_sk" | "status_times" | "time"
+                    | "x-amzn-trace-id" => *v = json!("*"),
+                    "delivery_ids" | "body_sha256s" => {
+                        if let Value::Array(list) = v {
+                            list.sort_by_key(ToString::to_string);
+                        }
+                    }
+                    _ => mask(v),
+                }
+            }
+        }
+        Value::Array(list) => list.iter_mut().for_each(mask),
+        _ => {}
+    }
+}
+
+fn run_id() -> String {
+    format!("fault-{}", chrono::Utc::now().format("%H%M%S%3f"))
+}
+
+/// The reference: the same deliveries to functions whose storage works.
+async fn no_fault_snapshot(samples: &[Sample]) -> anyhow::Result<BTreeMap<String, Value>> {
+    let mut rig = Rig::start().await?;
+    rig.run_webhooks().await?;
+    for (what, reply, _) in rig.send_all(samples).await? {
+        let status = reply.json()?["status"].clone();
+        anyhow::ensure!(status == "stored", "{what}: {status}");
+    }
+    rig.snapshot().await
+}
+
+/// Checks that every sample was spooled within the budget, then drains the spool through the
+/// spool replayer (what the spool queue does in AWS) and compares with the no-fault run.
+async fn spooled_then_drained(
+    rig: &mut Rig,
+    replies: Vec<(String, HttpReply, Duration)>,
+    samples: &[Sample],
+) -> anyhow::Result<()> {
+    for (what, reply, elapsed) in &replies {
+        assert_eq!(
+            (reply.status, reply.json()?),
+            (200, json!({"status": "spooled"})),
+            "{what}"
+        );
+        assert!(
+            elapsed < &ANSWER_WITHIN,
+            "{what} answered after {elapsed:?}"
+        );
+    }
+    let store = rig.store().await;
+    assert_eq!(
+        store.spooled_keys().await?.len(),
+        samples.len(),
+        "every acknowledged delivery is in the spool"
+    );
+
+    rig.run("spool-replayer").await?;
+    let notifications = rig.spool_notifications().await?;
+    let invocation = rig.functions["spool-replayer"]
+        .invoke(&notifications, Duration::from_secs(60))
+        .await?;
+    assert_eq!(
+        invocation.outcome.map_err(|e| anyhow::anyhow!("{e}"))?,
+        json!({"batchItemFailures": []})
+    );
+    assert!(store.spooled_keys().await?.is_empty(), "the spool drained");
+    assert_same(&rig.snapshot().await?, &no_fault_snapshot(samples).await?);
+    Ok(())
+}
+
+/// Compares two snapshots item by item, naming what differs.
+fn assert_same(replayed: &BTreeMap<String, Value>, reference: &BTreeMap<String, Value>) {
+    let mut differences = Vec::new();
+    for (key, value) in reference {
+        match replayed.get(key) {
+            None => differences.push(format!("missing after replay: {key}")),
+            Some(v) if v != value => {
+                differences.push(format!("{key}:\n  replayed:  {v}\n  no fault: {value}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for key in replayed.keys().filter(|k| !reference.contains_key(*k)) {
+        differences.push(format!("only after replay: {key}"));
+    }
+    assert!(
+        differences.is_empty(),
+        "the replayed table differs from a no-fault run:\n{}",
+        differences.join("\n")
+    );
+}
+
+/// DynamoDB stalls (accepts connections, never answers): every webhook spools within its
+/// budget; a replay attempt while it still stalls leaves the delivery in the spool (the queue
+/// offers it again); once DynamoDB answers, the spool drains into the same table a no-fault
+/// run gives.
+#[tokio::test]
+async fn a_stalled_table_loses_nothing() -> anyhow::Result<()> {
+    let samples = samples::every_kind(&run_id())?;
+    let mut rig = Rig::start().await?;
+    rig.run_webhooks().await?;
+    rig.dynamodb.pause()?;
+    let replies = rig.send_all(&samples).await?;
+
+    // The replayer cannot apply anything yet: the message comes back as a failure.
+    rig.run("spool-replayer").await?;
+    let first = rig.store().await.spooled_keys().await?;
+    let one = json!({"Records": [rig.spool_notifications().await?["Records"][0].clone()]});
+    let attempt = rig.functions["spool-replayer"]
+        .invoke(&one, Duration::from_secs(60))
+        .await?;
+    assert_eq!(
+        attempt.outcome.map_err(|e| anyhow::anyhow!("{e}"))?["batchItemFailures"][0]
+            ["itemIdentifier"],
+        json!(first[0])
+    );
+    assert_eq!(
+        rig.store().await.spooled_keys().await?,
+        first,
+        "nothing left the spool"
+    );
+
+    rig.dynamodb.resume()?;
+    rig.functions.remove("spool-replayer");
+    spooled_then_drained(&mut rig, replies, &samples).await
+}
+
+/// DynamoDB is down (connections refused): every webhook spools; once a DynamoDB answers
+/// again (here an empty one on the same endpoint, its table re-created), the spool drains
+/// into the same table a no-fault run gives.
+#[tokio::test]
+async fn a_table_outage_loses_nothing() -> anyhow::Result<()> {
+    let samples = samples::every_kind(&run_id())?;
+    let mut rig = Rig::start().await?;
+    rig.run_webhooks().await?;
+    rig.dynamodb.stop()?;
+    let replies = rig.send_all(&samples).await?;
+    rig.dynamodb.restart()?;
+    rig.provision_table().await?;
+    spooled_then_drained(&mut rig, replies, &samples).await
+}
+
+/// With DynamoDB stalled and S3 stalled too, nothing can be kept: every webhook answers 503
+/// (retry later) within its budget, and nothing is acknowledged. (A spool write sent before
+/// its timeout may still land once S3 answers again: it is then replayed like any other, and
+/// the provider's retry of the same delivery is a duplicate.)
+#[tokio::test]
+async fn with_the_spool_down_too_nothing_is_acknowledged() -> anyhow::Result<()> {
+    let samples = samples::every_kind(&run_id())?;
+    let mut rig = Rig::start().await?;
+    rig.run_webhooks().await?;
+    rig.dynamodb.pause()?;
+    rig.s3.pause()?;
+    for (what, reply, elapsed) in rig.send_all(&samples).await? {
+        assert_eq!(
+            (reply.status, reply.json()?),
+            (503, json!({"error": "storage unavailable, retry later"})),
+            "{what}"
+        );
+        assert!(elapsed < ANSWER_WITHIN, "{what} answered after {elapsed:?}");
+    }
+    rig.dynamodb.resume()?;
+    rig.s3.resume()?;
+    assert!(rig.snapshot().await?.is_empty(), "nothing stored");
+    Ok(())
+}
