@@ -19,7 +19,6 @@ VENV="$ROOT/.venv"
 MOTO_PORT=${MOTO_PORT:-4566}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
 STACK_DIR=${STACK_DIR:-${TMPDIR:-/tmp}/callvault-stack-$MOTO_PORT}
-FUNCTIONS=(hatif-call hatif-whatsapp voiceinfra voki postcall query-api)
 READY_TIMEOUT=${READY_TIMEOUT:-900}
 
 set -a
@@ -99,12 +98,17 @@ up() {
   echo $! >"$STACK_DIR/moto.pid"
   wait_port "$MOTO_PORT"
   log "emulator on $AWS_ENDPOINT_URL"
-  cargo build --quiet --bins --workspace
+  log "building the functions (the first build takes several minutes)"
+  cargo build --bins --workspace
   target/debug/callvault-devstack provision
+  # The webhook functions, from the one list of them, and the query API.
+  local functions
+  mapfile -t functions < <(target/debug/callvault-devstack functions)
+  functions+=(query-api)
   setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
       >"$STACK_DIR/watch.log" 2>&1 &
   echo $! >"$STACK_DIR/watch.pid"
-  for f in "${FUNCTIONS[@]}"; do wait_function "$f"; done
+  for f in "${functions[@]}"; do wait_function "$f"; done
   wait_invoked recording-copier
   wait_invoked spool-replayer
   setsid target/debug/callvault-devstack pump --invoke-base "$INVOKE_BASE" \

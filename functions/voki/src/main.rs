@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = config::sdk_config().await;
     // The secret, the table warm-up and the parsers' metadata are independent: all at once.
     let (secrets, store, ()) = tokio::join!(
-        config::keyring(&sdk, "VOKI_WEBHOOK_SECRETS"),
+        config::secrets(&sdk, "VOKI_WEBHOOK_SECRETS"),
         config.store(&sdk, config::webhook_timeouts()),
         config::preload()
     );

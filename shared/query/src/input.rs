@@ -1,9 +1,7 @@
 //! Reading the values users type (CLI flags, query parameters) into query terms, with one
 //! clear error per mistake. The CLI and the query API both use these.
 
-use std::str::FromStr;
-
-use callvault_records::{CallStatus, Provider};
+use callvault_records::{to_e164, CallStatus, Country, Provider};
 use callvault_store::files::FileKind;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
@@ -70,16 +68,11 @@ pub fn range(
 pub fn phone(value: &str, country: Option<&str>) -> Result<String, InputError> {
     let country = country
         .map(|c| {
-            phonenumber::country::Id::from_str(&c.trim().to_ascii_uppercase())
-                .map_err(|_| InputError::Country(c.to_owned()))
+            c.parse::<Country>()
+                .map_err(|()| InputError::Country(c.to_owned()))
         })
         .transpose()?;
-    let number = phonenumber::parse(country, value.trim())
-        .map_err(|_| InputError::Phone(value.to_owned()))?;
-    if !phonenumber::is_valid(&number) {
-        return Err(InputError::Phone(value.to_owned()));
-    }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    to_e164(value, country).ok_or_else(|| InputError::Phone(value.to_owned()))
 }
 
 /// A normalized call status (`completed`, `missed`, ...).
@@ -242,7 +235,13 @@ mod tests {
             Err(InputError::Phone(_))
         ));
         assert!(matches!(phone("call me", None), Err(InputError::Phone(_))));
-        assert!(matches!(phone("+1 415", None), Err(InputError::Phone(_))));
+        // Searched by the rule numbers are stored by: whatever a provider sent is found as
+        // sent, including numbers outside the numbering plan (the documented examples' 555).
+        for (sent, stored) in [("+1-555-123-4567", "+15551234567"), ("+1 415", "+1415")] {
+            let record = callvault_records::PhoneNumber::parse(sent).and_then(|p| p.e164);
+            assert_eq!(record.as_deref(), Some(stored));
+            assert_eq!(phone(sent, None).as_deref(), Ok(stored));
+        }
         assert!(matches!(
             phone("4155552671", Some("XX")),
             Err(InputError::Country(_))

@@ -28,7 +28,7 @@ pub use contact::ContactRecord;
 pub use error::ParseError;
 pub use message::{Location, MessageRecord, MessageStatus};
 pub use normalized::Normalized;
-pub use phone::PhoneNumber;
+pub use phone::{to_e164, Country, PhoneNumber};
 pub use provider::Provider;
 pub use storable::storable_numbers;
 

@@ -21,7 +21,7 @@ impl PhoneNumber {
         }
         Some(Self {
             raw: raw.to_owned(),
-            e164: to_e164(trimmed),
+            e164: to_e164(trimmed, None),
         })
     }
 
@@ -29,7 +29,7 @@ impl PhoneNumber {
     /// first use (hundreds of milliseconds; seconds in a debug build): call it while a
     /// function initializes, so no delivery pays for it.
     pub fn load_metadata() {
-        let _ = to_e164("+14155550100");
+        let _ = to_e164("+14155550100", None);
     }
 
     /// The number as shown to people: its E.164 form, or the raw value when it has none.
@@ -38,9 +38,28 @@ impl PhoneNumber {
     }
 }
 
-/// Normalizes any common written form of an international number to E.164.
-pub(crate) fn to_e164(input: &str) -> Option<String> {
-    let number = phonenumber::parse(None, input).ok()?;
+/// A country (ISO 3166-1 alpha-2, like `US`), for numbers written without their country code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country(phonenumber::country::Id);
+
+impl std::str::FromStr for Country {
+    type Err = ();
+
+    /// Reads a two-letter country code, in any letter case.
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        phonenumber::country::Id::from_str(&code.trim().to_ascii_uppercase())
+            .map(Self)
+            .map_err(|_| ())
+    }
+}
+
+/// The E.164 form of a phone number written in any common way, by the one rule callvault
+/// applies to the numbers it stores and to the numbers people search by: a number with its
+/// `+` country code as it is, a national one only with `country`. It is not checked against
+/// the country's numbering plan, so any number a provider sent can be searched as it was sent
+/// (the documented examples use fictional `555` numbers).
+pub fn to_e164(input: &str, country: Option<Country>) -> Option<String> {
+    let number = phonenumber::parse(country.map(|c| c.0), input.trim()).ok()?;
     Some(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
@@ -62,6 +81,21 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn national_numbers_need_their_country() {
+        let us: Country = "us".parse().expect("country");
+        assert_eq!(
+            to_e164("(415) 555-2671", Some(us)).as_deref(),
+            Some("+14155552671")
+        );
+        assert_eq!(to_e164("(415) 555-2671", None), None);
+        assert_eq!(
+            to_e164("+1-555-123-4567", Some(us)).as_deref(),
+            Some("+15551234567")
+        );
+        assert!("XX".parse::<Country>().is_err());
     }
 
     #[test]

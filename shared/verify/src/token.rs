@@ -45,6 +45,14 @@ impl SharedToken {
             })
     }
 
+    /// The query string that presents `token` (`token=<percent-encoded token>`), as a tool
+    /// sending a delivery puts it after the function's URL.
+    pub fn query(token: &crate::Secret) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", &String::from_utf8_lossy(token.expose()))
+            .finish()
+    }
+
     /// Checks a presented token against every active token; returns the id of the match.
     pub fn verify<'s>(
         presented: Option<&str>,
@@ -68,6 +76,14 @@ impl SharedToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_query_reads_back() {
+        let token = crate::Secret::new("a b&c=d");
+        let query = SharedToken::query(&token);
+        assert_eq!(query, "token=a+b%26c%3Dd");
+        assert_eq!(SharedToken::from_query(&query).as_deref(), Some("a b&c=d"));
+    }
 
     #[test]
     fn bearer_header_parsing() {

@@ -42,6 +42,10 @@ pub trait Adapter: Send + Sync + 'static {
     /// The webhook (function) name, stored with kept deliveries so replay finds the adapter.
     const WEBHOOK: &'static str;
 
+    /// The secrets it authenticates with, when it has any (not when unsigned deliveries are
+    /// allowed): the pipeline reads them again when a delivery matches none.
+    fn secrets(&self) -> Option<&std::sync::Arc<crate::secrets::Secrets>>;
+
     /// Authenticates the raw body with the provider's scheme.
     fn authenticate(
         &self,

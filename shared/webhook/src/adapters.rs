@@ -1,12 +1,13 @@
 //! The provider adapters: one per webhook function.
 
 use callvault_records::{hatif, postcall, voiceinfra, voki, Normalized, ParseError, Provider};
-use callvault_verify::{
-    HmacSha256Hex, Keyring, Scope, SharedToken, Unverified, Verified, VerifyError,
-};
+use std::sync::Arc;
+
+use callvault_verify::{HmacSha256Hex, Scope, SharedToken, Unverified, Verified, VerifyError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::secrets::Secrets;
 use crate::{Adapter, Ingested, RequestView};
 
 /// How a provider whose secret is optional authenticates: with a keyring, or (only when the
@@ -14,12 +15,19 @@ use crate::{Adapter, Ingested, RequestView};
 #[derive(Debug, Clone)]
 pub enum Signing {
     /// Signatures are required and checked against these secrets.
-    Required(Keyring),
+    Required(Arc<Secrets>),
     /// Deliveries are accepted unsigned and stored as `unsigned`.
     AllowUnsigned,
 }
 
 impl Signing {
+    fn secrets(&self) -> Option<&Arc<Secrets>> {
+        match self {
+            Self::Required(secrets) => Some(secrets),
+            Self::AllowUnsigned => None,
+        }
+    }
+
     /// Checks a signature with the default secrets.
     fn verify(
         &self,
@@ -28,9 +36,10 @@ impl Signing {
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
         match self {
-            Self::Required(keyring) => {
-                let secrets = keyring.default_set().ok_or(VerifyError::NoSecret)?;
-                body.verify_signature(scheme, header, secrets)
+            Self::Required(secrets) => {
+                let keyring = secrets.keyring();
+                let set = keyring.default_set().ok_or(VerifyError::NoSecret)?;
+                body.verify_signature(scheme, header, set)
             }
             Self::AllowUnsigned => Ok(body.accept_unsigned()),
         }
@@ -46,7 +55,9 @@ impl Signing {
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
         match self {
-            Self::Required(keyring) => body.verify_keyed_signature(scheme, header, keyring, key),
+            Self::Required(secrets) => {
+                body.verify_keyed_signature(scheme, header, &secrets.keyring(), key)
+            }
             Self::AllowUnsigned => Ok(body.accept_unsigned()),
         }
     }
@@ -65,6 +76,10 @@ pub struct VoiceInfra(pub Signing);
 impl Adapter for VoiceInfra {
     const WEBHOOK: &'static str = "voiceinfra";
     const PROVIDER: Provider = Provider::VoiceInfra;
+
+    fn secrets(&self) -> Option<&Arc<Secrets>> {
+        self.0.secrets()
+    }
 
     fn authenticate(
         &self,
@@ -102,6 +117,10 @@ pub struct HatifCall(pub Signing);
 impl Adapter for HatifCall {
     const WEBHOOK: &'static str = "hatif-call";
     const PROVIDER: Provider = Provider::Hatif;
+
+    fn secrets(&self) -> Option<&Arc<Secrets>> {
+        self.0.secrets()
+    }
 
     fn authenticate(
         &self,
@@ -152,6 +171,10 @@ impl Adapter for HatifWhatsApp {
     const WEBHOOK: &'static str = "hatif-whatsapp";
     const PROVIDER: Provider = Provider::Hatif;
 
+    fn secrets(&self) -> Option<&Arc<Secrets>> {
+        self.0.secrets()
+    }
+
     fn authenticate(
         &self,
         request: RequestView<'_>,
@@ -188,22 +211,27 @@ impl Adapter for HatifWhatsApp {
 /// Voki: `sha256=<hex>` in `X-Voki-Signature`; idempotent by `X-Voki-Delivery` (reused on
 /// resend), or by the body's SHA-256 when that header is absent.
 #[derive(Debug, Clone)]
-pub struct Voki(pub Keyring);
+pub struct Voki(pub Arc<Secrets>);
 
 impl Adapter for Voki {
     const WEBHOOK: &'static str = "voki";
     const PROVIDER: Provider = Provider::Voki;
+
+    fn secrets(&self) -> Option<&Arc<Secrets>> {
+        Some(&self.0)
+    }
 
     fn authenticate(
         &self,
         request: RequestView<'_>,
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
-        let secrets = self.0.default_set().ok_or(VerifyError::NoSecret)?;
+        let keyring = self.0.keyring();
+        let set = keyring.default_set().ok_or(VerifyError::NoSecret)?;
         body.verify_signature(
             HmacSha256Hex::SHA256_PREFIXED,
             request.header(voki::SIGNATURE_HEADER),
-            secrets,
+            set,
         )
     }
 
@@ -233,18 +261,23 @@ impl Adapter for Voki {
 /// The Post-Call Webhook API: no signature, so a shared token (`?token=` or
 /// `Authorization: Bearer`) is required; idempotent by `callId`. It never retries.
 #[derive(Debug, Clone)]
-pub struct PostCall(pub Keyring);
+pub struct PostCall(pub Arc<Secrets>);
 
 impl Adapter for PostCall {
     const WEBHOOK: &'static str = "postcall";
     const PROVIDER: Provider = Provider::PostCall;
+
+    fn secrets(&self) -> Option<&Arc<Secrets>> {
+        Some(&self.0)
+    }
 
     fn authenticate(
         &self,
         request: RequestView<'_>,
         body: Unverified,
     ) -> Result<Verified, VerifyError> {
-        let tokens = self.0.default_set().ok_or(VerifyError::NoSecret)?;
+        let keyring = self.0.keyring();
+        let tokens = keyring.default_set().ok_or(VerifyError::NoSecret)?;
         let presented = SharedToken::presented(request.query, request.header("authorization"));
         body.verify_token(presented.as_deref(), tokens)
     }

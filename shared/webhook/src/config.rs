@@ -5,10 +5,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
+use std::sync::Arc;
+
 use callvault_store::RecordStore;
-use callvault_verify::Keyring;
 
 use crate::adapters::Signing;
+use crate::secrets::Secrets;
 use crate::Budget;
 
 /// Default request body limit (1 MiB): room for long transcripts with word timings; bodies
@@ -109,37 +111,9 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// Loads a provider's keyring (see [`Keyring`] for the JSON shape), read once at cold start:
-/// from the Secrets Manager secret named by `<var>_ARN` when set (deployed functions), else
-/// from the JSON in `<var>` itself (local development). Values are never logged.
-pub async fn keyring(sdk: &SdkConfig, var: &str) -> anyhow::Result<Keyring> {
-    let arn_var = format!("{var}_ARN");
-    let json = if let Some(arn) = std::env::var(&arn_var).ok().filter(|v| !v.is_empty()) {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_timeout(Duration::from_secs(5))
-            .build();
-        aws_sdk_secretsmanager::Client::from_conf(
-            aws_sdk_secretsmanager::config::Builder::from(sdk)
-                .timeout_config(timeouts)
-                .build(),
-        )
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
-        .with_context(|| format!("reading secret {arn} ({arn_var})"))?
-        .secret_string
-        .with_context(|| {
-            format!("secret {arn} has no value yet: set it as described in the README")
-        })?
-    } else if let Ok(json) = std::env::var(var) {
-        json
-    } else {
-        bail!("neither {arn_var} nor {var} is set: configure the webhook secret (see README)");
-    };
-    Keyring::from_json(&json).with_context(|| format!("{var}: not a valid secret configuration"))
+/// Loads a provider's secrets (see [`Secrets`]), which the function then keeps current.
+pub async fn secrets(sdk: &SdkConfig, var: &str) -> anyhow::Result<Arc<Secrets>> {
+    Ok(Arc::new(Secrets::load(sdk, var).await?))
 }
 
 /// Signing for a provider whose secret is optional (Hatif, VoiceInfra): the secret is still
@@ -155,7 +129,7 @@ pub async fn signing(sdk: &SdkConfig, var: &str) -> anyhow::Result<Signing> {
         );
         return Ok(Signing::AllowUnsigned);
     }
-    Ok(Signing::Required(keyring(sdk, var).await?))
+    Ok(Signing::Required(secrets(sdk, var).await?))
 }
 
 fn allow_unsigned() -> anyhow::Result<bool> {

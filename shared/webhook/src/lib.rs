@@ -9,6 +9,7 @@ pub mod config;
 mod outcome;
 mod pipeline;
 pub mod replay;
+pub mod secrets;
 pub mod telemetry;
 
 pub use adapter::{Adapter, Ingested, RequestView};

@@ -3,12 +3,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use callvault_store::size::bounded_headers;
 use callvault_store::{Contribution, Delivery, PutOutcome, RecordStore, StoreError};
-use callvault_verify::{Unverified, Verified};
+use callvault_verify::{Unverified, Verified, VerifyError};
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
 use crate::outcome::KeptReason;
+use crate::secrets::Reason;
 use crate::{Adapter, Outcome, RequestView};
 
 /// Headers never stored with a kept delivery.
@@ -147,7 +148,22 @@ impl<A: Adapter> Webhook<A> {
             headers: request.headers(),
             query: request.uri().query(),
         };
-        match self.adapter.authenticate(view, Unverified::new(body)) {
+        if let Some(secrets) = self.adapter.secrets().filter(|s| s.due(Reason::Periodic)) {
+            let secrets = Arc::clone(secrets);
+            tokio::spawn(async move { secrets.refresh(Reason::Periodic).await });
+        }
+        let mut authenticated = self.adapter.authenticate(view, Unverified::new(body));
+        if let (Err(e), Some(secrets)) = (&authenticated, self.adapter.secrets()) {
+            // A secret added since the secrets were read: read them again and check again.
+            let unknown_secret = matches!(
+                e,
+                VerifyError::Mismatch | VerifyError::TokenMismatch | VerifyError::NoSecret
+            );
+            if unknown_secret && secrets.refresh(Reason::Mismatch).await {
+                authenticated = self.adapter.authenticate(view, Unverified::new(body));
+            }
+        }
+        match authenticated {
             Ok(verified) => {
                 accept::<A>(
                     &self.store,

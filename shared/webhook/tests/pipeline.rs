@@ -8,8 +8,10 @@ use callvault_testkit::Emulator;
 use callvault_verify::{HmacSha256Hex, Keyring, Secret};
 use callvault_webhook::adapters::{PostCall, Signing, VoiceInfra};
 use callvault_webhook::replay::{replay_rejected, replay_spool, ReplayReport};
+use callvault_webhook::secrets::Secrets;
 use callvault_webhook::Webhook;
 use lambda_http::{Body, Request};
+use std::sync::Arc;
 
 const POSTCALL_SEED: &[u8] = include_bytes!("../../../tests/fixtures/postcall.json");
 const VOICEINFRA_SEED: &[u8] = include_bytes!("../../../tests/fixtures/voiceinfra.json");
@@ -37,9 +39,14 @@ async fn respond<A: callvault_webhook::Adapter>(
     (status, body)
 }
 
+/// Secrets that are never read again.
+fn fixed(json: &str) -> anyhow::Result<Arc<Secrets>> {
+    Ok(Arc::new(Secrets::fixed(Keyring::from_json(json)?)))
+}
+
 fn postcall(store: RecordStore) -> anyhow::Result<Webhook<PostCall>> {
     Ok(Webhook::new(
-        PostCall(Keyring::from_json(r#"{"secrets":{"t1":"tok"}}"#)?),
+        PostCall(fixed(r#"{"secrets":{"t1":"tok"}}"#)?),
         store,
         1 << 20,
     ))
@@ -125,9 +132,8 @@ async fn postcall_delivery_survives_a_table_outage_and_replays_exactly() -> anyh
 async fn retrying_providers_are_spooled_too_when_the_table_fails() -> anyhow::Result<()> {
     let emulator = Emulator::start()?;
     let store = emulator.store("calls", "archive").await?;
-    let keyring = Keyring::from_json(r#"{"secrets":{"k":"s"}}"#)?;
     let webhook = Webhook::new(
-        VoiceInfra(Signing::Required(keyring)),
+        VoiceInfra(Signing::Required(fixed(r#"{"secrets":{"k":"s"}}"#)?)),
         store.clone(),
         1 << 20,
     );
@@ -235,7 +241,7 @@ async fn every_function_answers_503_once_the_emulator_is_stopped() -> anyhow::Re
 
     let emulator = Emulator::start()?;
     let store = emulator.store("calls", "archive").await?;
-    let keyring = || Keyring::from_json(r#"{"secrets":{"k":"s"}}"#);
+    let keyring = || fixed(r#"{"secrets":{"k":"s"}}"#);
     let voiceinfra = Webhook::new(
         VoiceInfra(Signing::Required(keyring()?)),
         store.clone(),
@@ -320,6 +326,72 @@ async fn every_function_answers_503_once_the_emulator_is_stopped() -> anyhow::Re
         respond(&postcall, post("/?token=tok", &[], POSTCALL_SEED)).await,
         unavailable,
         "postcall: the spool is down too"
+    );
+    Ok(())
+}
+
+/// A secret added (or removed) while a function runs takes effect without a restart: a
+/// delivery signed with a secret the function does not hold yet makes it read the secret
+/// again (at most every mismatch interval), and the periodic read drops a removed secret.
+#[tokio::test]
+async fn secrets_changed_while_running_take_effect() -> anyhow::Result<()> {
+    use callvault_webhook::secrets::Reason;
+    use std::time::Duration;
+
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let manager = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config().await);
+    manager
+        .create_secret()
+        .name("stack/voiceinfra")
+        .secret_string(r#"{"secrets":{"old":"old-secret"}}"#)
+        .send()
+        .await?;
+    let secrets = Arc::new(
+        Secrets::from_secrets_manager(
+            manager.clone(),
+            "stack/voiceinfra",
+            "VOICEINFRA_WEBHOOK_SECRETS",
+        )
+        .await?
+        .with_intervals(Duration::from_millis(300), Duration::from_millis(300)),
+    );
+    let webhook = Webhook::new(
+        VoiceInfra(Signing::Required(secrets.clone())),
+        store,
+        1 << 20,
+    );
+    let send = |secret: &str| {
+        let signature = HmacSha256Hex::BARE.sign(&Secret::new(secret), VOICEINFRA_SEED);
+        post(
+            "/",
+            &[("x-voiceinfra-signature", &signature)],
+            VOICEINFRA_SEED,
+        )
+    };
+    assert_eq!(respond(&webhook, send("old-secret")).await.0, 200);
+
+    manager
+        .put_secret_value()
+        .secret_id("stack/voiceinfra")
+        .secret_string(r#"{"secrets":{"new":"new-secret"}}"#)
+        .send()
+        .await?;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        respond(&webhook, send("new-secret")).await.0,
+        200,
+        "a new secret works on its first delivery"
+    );
+    assert!(
+        !secrets.refresh(Reason::Mismatch).await,
+        "nothing changed since"
+    );
+    let (status, body) = respond(&webhook, send("old-secret")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("signature does not match")),
+        "the removed one does not"
     );
     Ok(())
 }

@@ -84,7 +84,11 @@ impl Stack {
     /// Sends a sample delivery to its function, exactly as built.
     pub async fn send(&self, sample: &samples::Sample) -> anyhow::Result<Reply> {
         let mut request = self
-            .request(reqwest::Method::POST, sample.function, &sample.suffix)
+            .request(
+                reqwest::Method::POST,
+                sample.webhook.name(),
+                &sample.suffix(),
+            )
             .body(sample.body.clone());
         for (name, value) in &sample.headers {
             request = request.header(*name, value);

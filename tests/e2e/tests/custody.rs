@@ -9,42 +9,6 @@ use callvault_store::schema::{call_pk, CALL_SK};
 use callvault_verify::HmacSha256Hex;
 use serde_json::{json, Value};
 
-/// Re-signs a sample after its body changed (the Hatif channel stays the one in the body).
-fn with_body(sample: &Sample, body: Value) -> anyhow::Result<Sample> {
-    let body = serde_json::to_vec(&body)?;
-    let mut sample = sample.clone();
-    for (name, value) in &mut sample.headers {
-        *value = match *name {
-            "x-voiceinfra-signature" => sign(
-                "VOICEINFRA_WEBHOOK_SECRETS",
-                None,
-                HmacSha256Hex::BARE,
-                &body,
-            )?,
-            "x-voxa-signature" => {
-                let channel = serde_json::from_slice::<Value>(&body)?["channelId"]
-                    .as_str()
-                    .map(str::to_owned);
-                sign(
-                    "HATIF_WEBHOOK_SECRETS",
-                    channel.as_deref(),
-                    HmacSha256Hex::BARE,
-                    &body,
-                )?
-            }
-            "x-voki-signature" => sign(
-                "VOKI_WEBHOOK_SECRETS",
-                None,
-                HmacSha256Hex::SHA256_PREFIXED,
-                &body,
-            )?,
-            _ => continue,
-        };
-    }
-    sample.body = body;
-    Ok(sample)
-}
-
 /// One sample per provider and where its id, a long free-text field and the unknown fields
 /// live in its body.
 struct Case {
@@ -73,9 +37,8 @@ fn cases(run: &str) -> anyhow::Result<Vec<Case>> {
             sample: samples::hatif_whatsapp(
                 &format!("conv-{run}"),
                 &format!("msg-{run}"),
-                "Sent",
+                "message.sent",
                 HATIF_CHANNEL,
-                false,
             )?,
             id: "/messageId",
             text: "/body",
@@ -100,11 +63,11 @@ fn cases(run: &str) -> anyhow::Result<Vec<Case>> {
 }
 
 fn changed(sample: &Sample, pointer: &str, value: Value) -> anyhow::Result<Sample> {
-    let mut body: Value = serde_json::from_slice(&sample.body)?;
+    let mut body = sample.json();
     *body
         .pointer_mut(pointer)
         .ok_or_else(|| anyhow::anyhow!("{pointer} not in the sample"))? = value;
-    with_body(sample, body)
+    samples::with_body(sample, &body)
 }
 
 /// What DynamoDB refuses for good (an id too long for a key, a record too large for an item)
@@ -116,7 +79,7 @@ async fn what_storage_refuses_for_good_is_kept_and_acknowledged() -> anyhow::Res
     let stack = Stack::from_env().await?;
     let run = chrono::Utc::now().format("%H%M%S%3f").to_string();
     for case in cases(&run)? {
-        let what = case.sample.function;
+        let what = case.sample.webhook.name();
         for (class, sample, reason) in [
             (
                 "an id of 1,100 characters",
@@ -155,9 +118,9 @@ async fn what_storage_refuses_for_good_is_kept_and_acknowledged() -> anyhow::Res
 
     // Out-of-range numbers in unknown fields: stored, the number kept as its text.
     let sample = samples::voiceinfra(&format!("vi-number-{run}"), false)?;
-    let mut body: Value = serde_json::from_slice(&sample.body)?;
+    let mut body = sample.json();
     body["meta"] = json!({"huge": 1e200, "tiny": 1e-200});
-    let sample = with_body(&sample, body)?;
+    let sample = samples::with_body(&sample, &body)?;
     assert_eq!(
         stack.send(&sample).await?,
         (200, json!({"status": "stored"}))
@@ -259,9 +222,7 @@ async fn hatif_channels_never_share_a_record() -> anyhow::Result<()> {
                 )
             })
             .collect();
-        let genuine_summary = serde_json::from_slice::<Value>(&genuine.body)?["summary"]
-            .as_str()
-            .map(str::to_owned);
+        let genuine_summary = genuine.json()["summary"].as_str().map(str::to_owned);
         assert_eq!(
             seen,
             [
@@ -291,7 +252,7 @@ async fn hatif_channels_never_share_a_record() -> anyhow::Result<()> {
 
     // WhatsApp messages the same way.
     let conversation = format!("conv-channels-{run}");
-    let genuine = samples::hatif_whatsapp(&conversation, "m1", "Sent", HATIF_CHANNEL, false)?;
+    let genuine = samples::hatif_whatsapp(&conversation, "m1", "message.sent", HATIF_CHANNEL)?;
     let impostor = changed(&genuine, "/channelId", json!("someone-elses-channel"))?;
     for sample in [&impostor, &genuine] {
         assert_eq!(

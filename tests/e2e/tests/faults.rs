@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use callvault_catalog::Webhook;
 use callvault_e2e::samples::{self, Sample};
 use callvault_store::{schema, RecordStore};
 use callvault_testkit::lambda::{function_binary, function_url_event, HttpReply, LambdaHarness};
@@ -19,24 +20,10 @@ use serde_json::{json, Value};
 
 const TABLE: &str = "callvault";
 const BUCKET: &str = "callvault-archive";
-const WEBHOOKS: [&str; 5] = [
-    "voiceinfra",
-    "hatif-call",
-    "hatif-whatsapp",
-    "voki",
-    "postcall",
-];
 /// The Lambda timeout the template gives every webhook.
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
 /// What the README promises: every webhook answers within its store and spool budgets.
 const ANSWER_WITHIN: Duration = Duration::from_millis(7500);
-/// The secrets the functions read, from `dev.env` (set by `scripts/stack.sh`).
-const SECRET_VARS: [&str; 4] = [
-    "VOICEINFRA_WEBHOOK_SECRETS",
-    "HATIF_WEBHOOK_SECRETS",
-    "VOKI_WEBHOOK_SECRETS",
-    "POSTCALL_TOKENS",
-];
 
 /// DynamoDB and S3 in emulators of their own, and functions configured for them.
 struct Rig {
@@ -91,8 +78,12 @@ impl Rig {
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
             ("RUST_LOG", "info".to_owned()),
         ];
-        for var in SECRET_VARS {
-            env.push((var, std::env::var(var)?));
+        // The secrets the functions read, from `dev.env` (set by `scripts/stack.sh`).
+        for webhook in Webhook::ALL {
+            let var = webhook.secret_var();
+            if !env.iter().any(|(v, _)| *v == var) {
+                env.push((var, std::env::var(var)?));
+            }
         }
         Ok(env)
     }
@@ -107,8 +98,8 @@ impl Rig {
     }
 
     async fn run_webhooks(&mut self) -> anyhow::Result<()> {
-        for function in WEBHOOKS {
-            self.run(function).await?;
+        for webhook in Webhook::ALL {
+            self.run(webhook.name()).await?;
         }
         Ok(())
     }
@@ -116,10 +107,10 @@ impl Rig {
     /// Sends a sample to its function with the Lambda timeout as deadline: the reply and how
     /// long it took.
     async fn send(&self, sample: &Sample) -> anyhow::Result<(HttpReply, Duration)> {
-        let harness = &self.functions[sample.function];
+        let harness = &self.functions[sample.webhook.name()];
         let event = function_url_event(
             "POST",
-            &format!("/{}", sample.suffix),
+            &format!("/{}", sample.suffix()),
             &sample.header_pairs(),
             &sample.body,
         );
@@ -134,12 +125,12 @@ impl Rig {
         &self,
         samples: &[Sample],
     ) -> anyhow::Result<Vec<(String, HttpReply, Duration)>> {
-        let per_function = WEBHOOKS.map(|function| async move {
+        let per_function = Webhook::ALL.map(|webhook| async move {
             let mut replies = Vec::new();
-            for sample in samples.iter().filter(|s| s.function == function) {
+            for sample in samples.iter().filter(|s| s.webhook == webhook) {
                 let (reply, elapsed) = self.send(sample).await?;
                 replies.push((
-                    format!("{} {}", sample.function, sample.event),
+                    format!("{} {}", sample.webhook, sample.event),
                     reply,
                     elapsed,
                 ));

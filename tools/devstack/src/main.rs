@@ -12,6 +12,7 @@ mod pump;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use callvault_catalog::Webhook;
 use callvault_store::{schema, DynamoDbClient, S3Client};
 use callvault_verify::{HmacSha256Hex, Keyring};
 use clap::{Parser, Subcommand};
@@ -31,8 +32,12 @@ enum Scheme {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Create the table (with stream) and the archive bucket if they do not exist.
+    /// Create the table (with stream), the archive bucket and the webhook secrets (from the
+    /// development values) if they do not exist.
     Provision {
+        /// The local stack's name: secrets are `<stack>/<webhook secret>`.
+        #[arg(long, default_value = "callvault")]
+        stack: String,
         /// Table name.
         #[arg(long, env = "TABLE_NAME", default_value = schema::DEFAULT_TABLE)]
         table: String,
@@ -40,6 +45,8 @@ enum Cmd {
         #[arg(long, env = "BUCKET_NAME", default_value = schema::DEFAULT_BUCKET)]
         bucket: String,
     },
+    /// List the webhook functions, one per line (for scripts).
+    Functions,
     /// Feed the table's stream to the recording copier through cargo lambda watch.
     Pump {
         /// Table name.
@@ -83,7 +90,17 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Cmd::Provision { table, bucket } => provision(&table, &bucket).await,
+        Cmd::Provision {
+            table,
+            bucket,
+            stack,
+        } => provision(&table, &bucket, &stack).await,
+        Cmd::Functions => {
+            for webhook in Webhook::ALL {
+                println!("{webhook}");
+            }
+            Ok(())
+        }
         Cmd::Pump {
             table,
             bucket,
@@ -144,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn provision(table: &str, bucket: &str) -> anyhow::Result<()> {
+async fn provision(table: &str, bucket: &str, stack: &str) -> anyhow::Result<()> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ddb = DynamoDbClient::new(&sdk);
     let exists = ddb.describe_table().table_name(table).send().await.is_ok();
@@ -155,6 +172,33 @@ async fn provision(table: &str, bucket: &str) -> anyhow::Result<()> {
     if s3.head_bucket().bucket(bucket).send().await.is_err() {
         schema::create_bucket(&s3, bucket).await?;
     }
-    println!("table {table} and bucket {bucket} are ready");
+    // The webhook secrets, as the template creates them (`<stack>/<name>`), holding the
+    // development values of dev.env.
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let mut created = std::collections::BTreeSet::new();
+    for webhook in Webhook::ALL {
+        let name = format!("{stack}/{}", webhook.secret_name());
+        if !created.insert(name.clone()) {
+            continue;
+        }
+        let value = std::env::var(webhook.secret_var())
+            .with_context(|| format!("{} is not set (dev.env)", webhook.secret_var()))?;
+        if secrets
+            .describe_secret()
+            .secret_id(&name)
+            .send()
+            .await
+            .is_err()
+        {
+            secrets
+                .create_secret()
+                .name(&name)
+                .secret_string(value)
+                .send()
+                .await
+                .with_context(|| format!("creating secret {name}"))?;
+        }
+    }
+    println!("table {table}, bucket {bucket} and secrets {stack}/* are ready");
     Ok(())
 }
