@@ -11,7 +11,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The test stack's ports (its emulator on 4567, not `make dev`'s 4566).
 TEST_PORTS := MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000}
 
-.PHONY: dev test test-stack test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean
+.PHONY: dev test test-stack test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean fuzz
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -73,7 +73,6 @@ bench-copy: venv
 ## installs cargo-fuzz (nightly) if missing. Not part of `make test`; see fuzz/README.md.
 FUZZ_SECONDS ?= 30
 CARGO_FUZZ_VERSION := 0.13.2
-.PHONY: fuzz
 fuzz:
 	@rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked

@@ -1,27 +1,38 @@
 //! Command-line arguments.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use callvault_query::{input, Scope};
+use callvault_query::{input, InputError, Scope};
 use callvault_records::{CallStatus, Provider};
 use callvault_store::files::FileKind;
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use chrono_tz::Tz;
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Read the calls, WhatsApp messages and recordings that callvault stored in your AWS account.
+use crate::tail::Kind;
+
+/// Work with callvault: find the stack, connect providers, send test deliveries, watch and
+/// inspect deliveries, read calls, messages and recordings, replay and re-drive.
 ///
-/// Uses your normal AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
-/// Exit codes: 0 success, 1 not found or AWS error, 2 bad input.
+/// Uses your normal AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...) and the
+/// stack named by --stack (CALLVAULT_STACK): `--stack local` is `make dev`'s.
+/// Exit codes: 0 success, 1 not found, AWS error or a failed check, 2 bad input.
 #[derive(Debug, Parser)]
 #[command(name = "callvault", version)]
 pub struct Cli {
-    /// DynamoDB table holding the records.
-    #[arg(long, env = "CALLVAULT_TABLE", default_value = callvault_store::schema::DEFAULT_TABLE, global = true)]
-    pub table: String,
-    /// S3 bucket holding the archived files.
-    #[arg(long, env = "CALLVAULT_BUCKET", default_value = callvault_store::schema::DEFAULT_BUCKET, global = true)]
-    pub bucket: String,
+    /// The deployed stack (its outputs name the table, bucket, URLs and secrets), or `local`
+    /// for `make dev`'s.
+    #[arg(long, env = "CALLVAULT_STACK", global = true)]
+    pub stack: Option<String>,
+    /// DynamoDB table holding the records (default: the stack's, else `callvault`).
+    #[arg(long, env = "CALLVAULT_TABLE", global = true)]
+    pub table: Option<String>,
+    /// S3 bucket holding the archived files (default: the stack's, else `callvault-archive`).
+    #[arg(long, env = "CALLVAULT_BUCKET", global = true)]
+    pub bucket: Option<String>,
     /// AWS profile (default: the SDK's usual choice).
     #[arg(long, global = true)]
     pub profile: Option<String>,
@@ -31,53 +42,234 @@ pub struct Cli {
     /// Endpoint URL (e.g. a local emulator); AWS_ENDPOINT_URL works too.
     #[arg(long, global = true)]
     pub endpoint_url: Option<String>,
-    /// Print one JSON document.
+    /// Output format.
+    #[arg(long, value_enum, global = true, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Same as --output json.
     #[arg(long, global = true, conflicts_with = "jsonl")]
     pub json: bool,
-    /// Print one JSON object per line.
+    /// Same as --output jsonl.
     #[arg(long, global = true)]
     pub jsonl: bool,
+    /// Time zone of displayed times: an IANA name such as Europe/Lisbon, or UTC.
+    #[arg(long, global = true, default_value = "UTC", value_parser = zone)]
+    pub tz: Tz,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
 /// The output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Human-readable tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Tables sized to the terminal.
     Table,
     /// One JSON document.
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// Comma-separated values, with a header line.
+    Csv,
 }
 
 impl Cli {
-    /// The chosen output format.
-    pub fn format(&self) -> Format {
+    /// The chosen output format (`--json` and `--jsonl` are shorthands).
+    pub fn format(&self) -> Output {
         if self.json {
-            Format::Json
+            Output::Json
         } else if self.jsonl {
-            Format::Jsonl
+            Output::Jsonl
         } else {
-            Format::Table
+            self.output
         }
     }
+}
+
+fn zone(value: &str) -> Result<Tz, String> {
+    value
+        .parse()
+        .map_err(|_| format!("unknown time zone {value:?} (an IANA name, like Europe/Lisbon)"))
+}
+
+/// A value parser over one of `callvault_query::input`'s readers that lists the accepted
+/// values (in `--help` and in shell completions).
+#[derive(Clone)]
+struct Listed<T> {
+    read: fn(&str) -> Result<T, InputError>,
+    values: &'static [&'static str],
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Listed<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_string_lossy();
+        (self.read)(&text).map_err(|e| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{e}\n")).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.values.iter().map(|v| PossibleValue::new(*v))))
+    }
+}
+
+fn providers() -> Listed<Provider> {
+    Listed {
+        read: input::provider,
+        values: &["hatif", "voiceinfra", "voki", "postcall"],
+    }
+}
+
+fn statuses() -> Listed<CallStatus> {
+    Listed {
+        read: input::status,
+        values: &[
+            "unknown",
+            "queued",
+            "assigned",
+            "in_progress",
+            "completed",
+            "voicemail",
+            "missed",
+            "failed",
+        ],
+    }
+}
+
+fn file_kinds() -> Listed<FileKind> {
+    Listed {
+        read: input::file_kind,
+        values: &["recording", "transcript", "media"],
+    }
+}
+
+fn file_states() -> Listed<input::FileState> {
+    Listed {
+        read: input::file_state,
+        values: &["pending", "failed"],
+    }
+}
+
+fn time(value: &str) -> Result<DateTime<Utc>, InputError> {
+    input::time(value, Utc::now())
 }
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The stack's table, bucket, secrets and webhook URLs, ready to paste into each
+    /// provider's dashboard.
+    Stack,
+    /// Connect a provider and rotate its secret.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Send signed sample deliveries of every provider and event type, read the records back,
+    /// and print a pass/fail grid.
+    Trigger(Trigger),
+    /// Follow deliveries and file copies as they are written.
+    Tail(Tail),
     /// Calls.
     #[command(subcommand)]
     Calls(CallsCommand),
     /// WhatsApp messages.
     #[command(subcommand)]
     Messages(MessagesCommand),
+    /// A call's deliveries, exactly as they arrived.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+    /// Deliveries kept instead of applied, with their reasons.
+    #[command(subcommand)]
+    Rejected(RejectedCommand),
     /// Archived recordings (and transcript or media files).
     #[command(subcommand, visible_alias = "recordings")]
     Recording(RecordingCommand),
+    /// Apply spooled or kept deliveries again.
+    #[command(subcommand)]
+    Replay(ReplayCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `secrets ...`
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// The secrets' ids, per provider and channel (never their values).
+    List {
+        /// Only this provider.
+        #[arg(value_parser = providers())]
+        provider: Option<Provider>,
+    },
+    /// Add a secret (generated, or given) and print where to paste it.
+    Add(SecretChange),
+    /// Add a new secret beside the current ones; remove the old ones once the provider uses
+    /// the new one.
+    Rotate(SecretChange),
+    /// Remove a secret (never the last one).
+    Remove {
+        /// The provider.
+        #[arg(value_parser = providers())]
+        provider: Provider,
+        /// The secret's id (`secrets list` names them).
+        id: String,
+        /// A Hatif channel's secret.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+}
+
+/// `secrets add` and `secrets rotate` arguments.
+#[derive(Debug, Args)]
+pub struct SecretChange {
+    /// The provider.
+    #[arg(value_parser = providers())]
+    pub provider: Provider,
+    /// A Hatif channel's own secret (default: the provider's default secret).
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// The new secret's id (default: today's date).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The secret to use instead of a generated one (read from stdin with `-`).
+    #[arg(long)]
+    pub value: Option<String>,
+}
+
+/// `trigger` arguments.
+#[derive(Debug, Args)]
+pub struct Trigger {
+    /// A provider or webhook (hatif, hatif-call, hatif-whatsapp, voiceinfra, voki,
+    /// postcall), then some of its events (default: all of them).
+    pub what: Vec<String>,
+    /// Every webhook and event.
+    #[arg(long)]
+    pub all: bool,
+    /// Print the requests as curl commands instead of sending them.
+    #[arg(long)]
+    pub curl: bool,
+}
+
+/// `tail` arguments.
+#[derive(Debug, Args)]
+pub struct Tail {
+    /// Only this provider's.
+    #[arg(long, value_parser = providers())]
+    pub provider: Option<Provider>,
+    /// Only these kinds: applied deliveries, kept ones, file changes.
+    #[arg(long, value_enum)]
+    pub outcome: Vec<Kind>,
+    /// Stop after this many lines.
+    #[arg(long)]
+    pub count: Option<usize>,
 }
 
 /// `calls ...`
@@ -98,20 +290,16 @@ pub struct Paging {
     /// Continue from the cursor a previous page printed.
     #[arg(long, conflicts_with = "all")]
     pub cursor: Option<String>,
-    /// Read every page.
+    /// Read every page (printed as each arrives).
     #[arg(long)]
     pub all: bool,
-}
-
-fn time(value: &str) -> Result<DateTime<Utc>, callvault_query::InputError> {
-    input::time(value, Utc::now())
 }
 
 /// `calls list` filters.
 #[derive(Debug, Args)]
 pub struct ListCalls {
-    /// Only this provider (hatif, voiceinfra, voki, postcall).
-    #[arg(long, value_parser = input::provider)]
+    /// Only this provider.
+    #[arg(long, value_parser = providers())]
     pub provider: Option<Provider>,
     /// From this time: RFC 3339, a date (UTC), or a duration ago (2h, 7days).
     #[arg(long, value_parser = time)]
@@ -119,7 +307,7 @@ pub struct ListCalls {
     /// Before this time (same forms as --since).
     #[arg(long, value_parser = time)]
     pub until: Option<DateTime<Utc>>,
-    /// Calls from or to this number, in any common format.
+    /// Calls from or to this number, in any common format (the rule numbers are stored by).
     #[arg(long)]
     pub phone: Option<String>,
     /// Country (ISO 3166, e.g. US) for a --phone written without +country code.
@@ -131,11 +319,11 @@ pub struct ListCalls {
     /// Calls of this contact id.
     #[arg(long)]
     pub contact: Option<String>,
-    /// Calls with this status (completed, missed, voicemail, failed, in_progress, ...).
-    #[arg(long, value_parser = input::status)]
+    /// Calls with this status.
+    #[arg(long, value_parser = statuses())]
     pub status: Option<CallStatus>,
     /// Calls whose recording (or transcript file) copy is pending or failed.
-    #[arg(long, value_parser = input::file_state)]
+    #[arg(long, value_parser = file_states())]
     pub recording: Option<input::FileState>,
     /// Paging.
     #[command(flatten)]
@@ -145,13 +333,13 @@ pub struct ListCalls {
 /// A call by provider and provider call id.
 #[derive(Debug, Args)]
 pub struct CallRef {
-    /// The provider (hatif, voiceinfra, voki, postcall).
-    #[arg(value_parser = input::provider)]
+    /// The provider.
+    #[arg(value_parser = providers())]
     pub provider: Provider,
     /// The provider's call id.
     pub call_id: String,
     /// Which record, when one Hatif call id was delivered under several channels' secrets
-    /// (`default` or `channel:<channel id>`; `calls get` names them).
+    /// (`default` or `channel:<channel id>`; the error names them).
     #[arg(long, value_parser = input::scope)]
     pub scope: Option<Scope>,
 }
@@ -170,11 +358,50 @@ pub struct ListMessages {
     #[arg(long)]
     pub conversation: String,
     /// The provider.
-    #[arg(long, value_parser = input::provider, default_value = "hatif")]
+    #[arg(long, value_parser = providers(), default_value = "hatif")]
     pub provider: Provider,
     /// Paging.
     #[command(flatten)]
     pub paging: Paging,
+}
+
+/// `deliveries ...`
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// A call's deliveries, oldest first.
+    List(CallRef),
+    /// One delivery's kept headers and exact body.
+    Show {
+        /// The call.
+        #[command(flatten)]
+        call: CallRef,
+        /// The delivery: its id, or at least 8 characters of its body's SHA-256.
+        delivery: String,
+        /// Write only the body's exact bytes to stdout.
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+/// `rejected ...`
+#[derive(Debug, Subcommand)]
+pub enum RejectedCommand {
+    /// Kept deliveries with their reasons, oldest first.
+    List(KeptRange),
+}
+
+/// Which kept deliveries.
+#[derive(Debug, Args)]
+pub struct KeptRange {
+    /// Only this provider's.
+    #[arg(long, value_parser = providers())]
+    pub provider: Option<Provider>,
+    /// Received at or after this time (default: today, UTC).
+    #[arg(long, value_parser = time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Received before this time (default: now).
+    #[arg(long, value_parser = time)]
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// `recording ...`
@@ -196,7 +423,7 @@ pub struct Retry {
     #[arg(long, conflicts_with_all = ["provider_call", "call_id"])]
     pub failed: bool,
     /// With `--failed`: only this provider's.
-    #[arg(long, value_parser = input::provider, requires = "failed")]
+    #[arg(long, value_parser = providers(), requires = "failed")]
     pub provider: Option<Provider>,
     /// With `--failed`: only calls and messages at or after this time (RFC 3339, a date, or a
     /// duration ago such as 2h or 7days).
@@ -204,7 +431,7 @@ pub struct Retry {
     pub since: Option<DateTime<Utc>>,
     /// One call's failed files: its provider ...
     #[arg(
-        value_parser = input::provider,
+        value_parser = providers(),
         id = "provider_call",
         value_name = "PROVIDER",
         required_unless_present = "failed",
@@ -225,12 +452,12 @@ pub struct Download {
     /// The call.
     #[command(flatten)]
     pub call: CallRef,
-    /// Which file: recording, transcript or media.
-    #[arg(long, value_parser = input::file_kind, default_value = "recording")]
+    /// Which file.
+    #[arg(long, value_parser = file_kinds(), default_value = "recording")]
     pub kind: FileKind,
     /// Where to write it; `-` for stdout.
-    #[arg(long, short)]
-    pub output: PathBuf,
+    #[arg(long = "to", short = 'o', value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// `recording url` arguments.
@@ -239,12 +466,43 @@ pub struct Link {
     /// The call.
     #[command(flatten)]
     pub call: CallRef,
-    /// Which file: recording, transcript or media.
-    #[arg(long, value_parser = input::file_kind, default_value = "recording")]
+    /// Which file.
+    #[arg(long, value_parser = file_kinds(), default_value = "recording")]
     pub kind: FileKind,
     /// How long the link works (e.g. 15m, 1h, 7days; at most 7 days).
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub expires: Duration,
+}
+
+/// `replay ...`
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Apply every spooled delivery (the spool replayer does this by itself in AWS).
+    Spool {
+        /// List them without applying anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Apply kept deliveries again (after a fix): each one applied leaves the kept ones.
+    Rejected {
+        /// Which ones.
+        #[command(flatten)]
+        range: KeptRange,
+        /// Say what each would become (parse only), without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Apply one kept delivery again, by (at least 8 characters of) its body's SHA-256.
+    Delivery {
+        /// The SHA-256 (or a prefix).
+        sha256: String,
+        /// Which kept deliveries to look in.
+        #[command(flatten)]
+        range: KeptRange,
+        /// Say what it would become, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[cfg(test)]
@@ -276,7 +534,7 @@ mod tests {
             "5",
         ])
         .expect("valid arguments");
-        assert_eq!(cli.format(), Format::Json);
+        assert_eq!(cli.format(), Output::Json);
         let Command::Calls(CallsCommand::List(list)) = cli.command else {
             panic!("calls list expected")
         };
@@ -284,6 +542,23 @@ mod tests {
         assert_eq!(list.status, Some(CallStatus::Missed));
         assert_eq!(list.recording, Some(input::FileState::Failed));
         assert_eq!(list.paging.limit, 5);
+    }
+
+    #[test]
+    fn allowed_values_are_listed_in_help() {
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("calls")
+            .and_then(|c| c.find_subcommand_mut("list"))
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        for value in [
+            "hatif, voiceinfra, voki, postcall",
+            "in_progress",
+            "pending",
+        ] {
+            assert!(help.contains(value), "{value} in\n{help}");
+        }
     }
 
     #[test]
@@ -295,6 +570,9 @@ mod tests {
             &["callvault", "calls", "list", "--status", "done"],
             &["callvault", "--json", "--jsonl", "calls", "list"],
             &["callvault", "calls", "get", "voki"],
+            &["callvault", "--tz", "Mars/Olympus", "calls", "list"],
+            &["callvault", "--output", "xml", "calls", "list"],
+            &["callvault", "secrets", "add", "twilio"],
         ] {
             let err = Cli::try_parse_from(args).expect_err("refused");
             assert_eq!(err.exit_code(), 2, "{args:?}");

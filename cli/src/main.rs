@@ -1,8 +1,14 @@
-//! The `callvault` command: list and read stored calls, messages and recordings.
+//! The `callvault` command: find the stack, connect providers, send test deliveries, watch
+//! and inspect deliveries, read calls, messages and recordings, replay and re-drive.
 
 mod args;
+mod inspect;
 mod output;
 mod run;
+mod secrets;
+mod tail;
+mod target;
+mod trigger;
 
 use clap::Parser;
 

@@ -188,6 +188,35 @@ async fn every_command_and_format_against_the_emulator() -> anyhow::Result<()> {
     let link = cli.ok(&["recording", "url", &provider, &id, "--expires", "15m"]);
     assert!(link.starts_with(emulator.endpoint()) && link.contains("X-Amz-Expires=900"));
 
+    // CSV with a header; times in another zone.
+    let csv = cli.ok(&["--output", "csv", "calls", "list", "--limit", "3"]);
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.starts_with("TIME,PROVIDER,CALL ID"));
+    let tokyo = cli.ok(&["--tz", "Asia/Tokyo", "calls", "list", "--limit", "1"]);
+    assert!(tokyo.contains(" JST"), "{tokyo}");
+
+    // A call's deliveries, and one delivery's exact bytes.
+    let listed: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["--json", "deliveries", "list", &provider, &id]))?;
+    let event = &listed["items"][0];
+    let sha = event["body_sha256"].as_str().expect("sha").to_owned();
+    let sent = serde_json::to_vec(&callvault_records::Normalized::Call(copied.record.clone()))?;
+    let raw = cli.run(&["deliveries", "show", &provider, &id, &sha[..12], "--raw"]);
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    assert_eq!(raw.stdout, sent, "the exact bytes that arrived");
+    let delivery_id = event["delivery_id"].as_str().expect("id").to_owned();
+    let shown = cli.ok(&["deliveries", "show", &provider, &id, &delivery_id]);
+    assert!(
+        shown.contains("content-type") && shown.contains(&delivery_id),
+        "{shown}"
+    );
+    let kept: serde_json::Value = serde_json::from_str(&cli.ok(&["--json", "rejected", "list"]))?;
+    assert_eq!(kept["items"], serde_json::json!([]));
+
     // Not found and not archived: exit 1 with a message.
     let out = cli.run(&["calls", "get", "voki", "no-such-call"]);
     assert_eq!(out.status.code(), Some(1));
@@ -268,7 +297,130 @@ fn bad_input_is_refused_before_any_aws_request() {
     let cli = Cli {
         endpoint: &endpoint,
     };
-    let out = cli.run(&["calls", "list", "--phone", "not a number"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read phone number"));
+    for (args, reason) in [
+        (
+            &["calls", "list", "--phone", "not a number"][..],
+            "cannot read phone number",
+        ),
+        (&["trigger"], "name a provider or webhook"),
+        (&["trigger", "voki", "call.held"], "voki has no event"),
+        (&["trigger", "--all", "voki"], "--all sends everything"),
+        (&["trigger", "twilio"], "unknown provider"),
+        (
+            &["--tz", "Nowhere/Else", "calls", "list"],
+            "unknown time zone",
+        ),
+        (&["replay", "delivery", "zz"], "not a SHA-256"),
+        (
+            &["secrets", "add", "voki", "--value", ""],
+            "must not be empty",
+        ),
+        (
+            &[
+                "rejected",
+                "list",
+                "--since",
+                "2026-11-05",
+                "--until",
+                "2026-11-01",
+            ],
+            "--since must be before --until",
+        ),
+        (
+            &["deliveries", "show", "voki", " ", "abc"],
+            "call id must not be empty",
+        ),
+    ] {
+        let out = cli.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+}
+
+/// `--stack` reads the table, bucket, URLs and secrets from the stack's CloudFormation
+/// outputs (here the emulator's CloudFormation, with a stack carrying the template's outputs).
+#[tokio::test]
+async fn a_stack_is_found_by_its_outputs() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("cv-table-x1", "cv-archive-x1").await?;
+    let data = Dataset::generate(3, 5);
+    data.load(
+        &store,
+        &aws_sdk_s3::Client::new(&emulator.sdk_config().await),
+    )
+    .await?;
+    let mut outputs = serde_json::Map::new();
+    let mut output = |name: &str, value: String| {
+        outputs.insert(name.to_owned(), serde_json::json!({"Value": value}));
+    };
+    output("TableName", "cv-table-x1".into());
+    output("BucketName", "cv-archive-x1".into());
+    output("QueryApiUrl", "https://query.example/".into());
+    for webhook in callvault_catalog::Webhook::ALL {
+        output(webhook.url_output(), format!("https://{webhook}.example/"));
+        output(
+            webhook.secret_output(),
+            format!(
+                "arn:aws:secretsmanager:us-east-1:1:secret:cv/{}",
+                webhook.secret_name()
+            ),
+        );
+    }
+    let template = serde_json::json!({
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": outputs,
+    });
+    aws_sdk_cloudformation::Client::new(&emulator.sdk_config().await)
+        .create_stack()
+        .stack_name("cv")
+        .template_body(template.to_string())
+        .send()
+        .await?;
+
+    let run_on = |stack: &str, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_callvault"))
+            .args(["--stack", stack, "--endpoint-url", emulator.endpoint()])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("CALLVAULT_TABLE")
+            .env_remove("CALLVAULT_BUCKET")
+            .output()
+            .expect("callvault runs")
+    };
+    let run = |args: &[&str]| run_on("cv", args);
+    let out = run(&["--json", "stack"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stack: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        (stack["table"].as_str(), stack["bucket"].as_str()),
+        (Some("cv-table-x1"), Some("cv-archive-x1"))
+    );
+    assert_eq!(stack["webhook_urls"]["voki"], "https://voki.example/");
+    assert_eq!(
+        stack["secrets"]["hatif"],
+        "arn:aws:secretsmanager:us-east-1:1:secret:cv/hatif"
+    );
+    let listed = run(&["--json", "calls", "list", "--all"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&listed.stdout)?;
+    assert_eq!(
+        doc["items"].as_array().map(Vec::len),
+        Some(data.calls.len()),
+        "the stack's table"
+    );
+    let missing = run_on("no-such-stack", &["stack"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-stack"));
+    Ok(())
 }

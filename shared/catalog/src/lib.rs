@@ -153,6 +153,23 @@ impl Webhook {
         }
     }
 
+    /// Where the provider takes this webhook's URL and secret (`docs/providers/`).
+    pub fn where_to_paste(self) -> &'static str {
+        match self {
+            Self::VoiceInfra => {
+                "VoiceInfra dashboard: Settings > Webhooks > Add Webhook (URL and Secret)"
+            }
+            Self::HatifCall => {
+                "Hatif configures webhooks on request: send the Hatif team the channel's call webhook URL and its webhookSecret"
+            }
+            Self::HatifWhatsApp => {
+                "Hatif configures webhooks on request: send the Hatif team the channel's WhatsApp message webhook URL and its webhookSecret"
+            }
+            Self::Voki => "Voki Manager Panel: Settings > Webhooks > New Webhook (URL and Secret)",
+            Self::PostCall => "the agent's webhooks.postCall: the URL, with its ?token=",
+        }
+    }
+
     /// The event types it receives, as stored with each delivery.
     pub fn events(self) -> &'static [&'static str] {
         match self {

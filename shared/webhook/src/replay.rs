@@ -4,8 +4,9 @@
 //! both are applied exactly as a live delivery would have been (same bytes, headers, receive
 //! time and authentication), so a replayed table equals one where nothing failed.
 
-use callvault_records::Provider;
-use callvault_store::{PutOutcome, RecordStore, StoreError};
+use callvault_catalog::Webhook;
+use callvault_records::{ParseError, Provider};
+use callvault_store::{PutOutcome, RecordStore, RejectedDelivery, StoreError};
 use callvault_verify::Verified;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapters::{HatifCall, HatifWhatsApp, PostCall, VoiceInfra, Voki};
 use crate::pipeline::{accept, OnFailure};
-use crate::Outcome;
+use crate::{Adapter, Outcome, RequestView};
 
 /// What a replay run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -52,31 +53,88 @@ fn header_map(headers: &[(String, String)]) -> HeaderMap {
         .collect()
 }
 
+fn webhook(name: &str) -> Result<Webhook, StoreError> {
+    Webhook::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("unknown webhook `{name}`")))
+}
+
 /// Re-ingests one kept delivery through the adapter of `webhook` (never spooling again).
 pub async fn reingest(
     store: &RecordStore,
-    webhook: &str,
+    webhook_name: &str,
     headers: &[(String, String)],
     verified: &Verified,
     received_at: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let headers = &header_map(headers);
-    let (outcome, _) = match webhook {
-        "voiceinfra" => {
-            accept::<VoiceInfra>(store, headers, verified, received_at, OnFailure::Report).await
+    let report = OnFailure::Report;
+    let (outcome, _) = match webhook(webhook_name)? {
+        Webhook::VoiceInfra => {
+            accept::<VoiceInfra>(store, headers, verified, received_at, report).await
         }
-        "hatif-call" => {
-            accept::<HatifCall>(store, headers, verified, received_at, OnFailure::Report).await
+        Webhook::HatifCall => {
+            accept::<HatifCall>(store, headers, verified, received_at, report).await
         }
-        "hatif-whatsapp" => {
-            accept::<HatifWhatsApp>(store, headers, verified, received_at, OnFailure::Report).await
+        Webhook::HatifWhatsApp => {
+            accept::<HatifWhatsApp>(store, headers, verified, received_at, report).await
         }
-        "voki" => accept::<Voki>(store, headers, verified, received_at, OnFailure::Report).await,
-        "postcall" => {
-            accept::<PostCall>(store, headers, verified, received_at, OnFailure::Report).await
+        Webhook::Voki => accept::<Voki>(store, headers, verified, received_at, report).await,
+        Webhook::PostCall => {
+            accept::<PostCall>(store, headers, verified, received_at, report).await
         }
-        other => return Err(StoreError::Corrupt(format!("unknown webhook `{other}`"))),
     };
+    Ok(outcome)
+}
+
+/// What a kept delivery would become if applied now, without writing anything: its event
+/// type and record (`call.completed voki/<id>`), or why it would be kept again.
+pub fn preview(
+    webhook_name: &str,
+    headers: &[(String, String)],
+    verified: &Verified,
+    received_at: DateTime<Utc>,
+) -> Result<Result<String, ParseError>, StoreError> {
+    fn parse<A: Adapter>(
+        headers: &HeaderMap,
+        verified: &Verified,
+        received_at: DateTime<Utc>,
+    ) -> Result<String, ParseError> {
+        let view = RequestView {
+            headers,
+            query: None,
+        };
+        let ingested = A::ingest(view, verified, received_at)?;
+        let (pk, sk) =
+            callvault_store::schema::record_key(&ingested.record, ingested.scope.as_ref());
+        Ok(format!("{} {pk} {sk}", ingested.event_type))
+    }
+    let headers = &header_map(headers);
+    Ok(match webhook(webhook_name)? {
+        Webhook::VoiceInfra => parse::<VoiceInfra>(headers, verified, received_at),
+        Webhook::HatifCall => parse::<HatifCall>(headers, verified, received_at),
+        Webhook::HatifWhatsApp => parse::<HatifWhatsApp>(headers, verified, received_at),
+        Webhook::Voki => parse::<Voki>(headers, verified, received_at),
+        Webhook::PostCall => parse::<PostCall>(headers, verified, received_at),
+    })
+}
+
+/// Applies one kept delivery again; once applied it leaves the kept deliveries (one still
+/// unusable stays, with its reason updated).
+pub async fn replay_kept(
+    store: &RecordStore,
+    rejected: &RejectedDelivery,
+) -> Result<Outcome, StoreError> {
+    let body = store.kept_body(&rejected.body).await?;
+    let outcome = reingest(
+        store,
+        &rejected.webhook,
+        &rejected.headers,
+        &rejected.verified(body)?,
+        rejected.received_at,
+    )
+    .await?;
+    if matches!(outcome, Outcome::Accepted(_)) {
+        store.delete_item(&rejected.pk, &rejected.sk).await?;
+    }
     Ok(outcome)
 }
 
@@ -131,19 +189,7 @@ pub async fn replay_rejected(
 ) -> Result<ReplayReport, StoreError> {
     let mut report = ReplayReport::default();
     for rejected in store.rejected(provider, day).await? {
-        let body = store.kept_body(&rejected.body).await?;
-        let outcome = reingest(
-            store,
-            &rejected.webhook,
-            &rejected.headers,
-            &rejected.verified(body)?,
-            rejected.received_at,
-        )
-        .await?;
-        report.count(&outcome);
-        if matches!(outcome, Outcome::Accepted(_)) {
-            store.delete_item(&rejected.pk, &rejected.sk).await?;
-        }
+        report.count(&replay_kept(store, &rejected).await?);
     }
     Ok(report)
 }

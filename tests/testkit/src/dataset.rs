@@ -271,6 +271,14 @@ impl Dataset {
                         if status == FileStatus::Failed {
                             f.error = Some("source answered 404".into());
                         }
+                        if status == FileStatus::Copied {
+                            let content = recording_content(&call.record.provider_call_id);
+                            f.size = Some(content.len() as u64);
+                            f.sha256 = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                                &content,
+                            )));
+                            f.content_type = Some("audio/mpeg".into());
+                        }
                     }
                 })
                 .await?

@@ -2,19 +2,16 @@
 //!
 //! - `provision`: creates the table and bucket in the emulator from `callvault_store::schema`
 //!   (the same definition the infrastructure template is checked against); idempotent.
-//! - `example`: prints a ready-to-paste signed `curl` for a provider's seed payload.
+//! - `functions`: lists the webhook functions (for scripts).
 //! - `pump`: does locally what AWS's event plumbing does: feeds the table's stream to the
 //!   recording copier (the event source mapping), starts its sweeps (the schedule), and hands
 //!   spooled deliveries to the spool replayer (the bucket's notifications and the queue).
 
 mod pump;
 
-use std::path::PathBuf;
-
-use anyhow::{bail, Context};
+use anyhow::Context;
 use callvault_catalog::Webhook;
 use callvault_store::{schema, DynamoDbClient, S3Client};
-use callvault_verify::{HmacSha256Hex, Keyring};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -22,12 +19,6 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Scheme {
-    Bare,
-    Sha256,
 }
 
 #[derive(Subcommand)]
@@ -63,28 +54,6 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         sweep_seconds: u64,
     },
-    /// Print a ready-to-paste curl command that posts a provider's example payload to a
-    /// function URL, authenticated with the development secrets.
-    Example {
-        /// Function URL to post to.
-        #[arg(long)]
-        url: String,
-        /// Payload file (sent byte for byte).
-        #[arg(long)]
-        payload: PathBuf,
-        /// Signature header name; omit for token authentication (`?token=`).
-        #[arg(long)]
-        header: Option<String>,
-        /// Signature form: bare hex, or `sha256=` + hex (Voki).
-        #[arg(long, value_enum, default_value_t = Scheme::Bare)]
-        scheme: Scheme,
-        /// Key selecting a per-key secret (a Hatif channel id).
-        #[arg(long)]
-        key: Option<String>,
-        /// Environment variable holding the provider's secrets JSON.
-        #[arg(long)]
-        secrets_var: String,
-    },
 }
 
 #[tokio::main]
@@ -114,49 +83,6 @@ async fn main() -> anyhow::Result<()> {
                 std::time::Duration::from_secs(sweep_seconds),
             )
             .await
-        }
-        Cmd::Example {
-            url,
-            payload,
-            header,
-            scheme,
-            key,
-            secrets_var,
-        } => {
-            let body = std::fs::read(&payload)
-                .with_context(|| format!("reading {}", payload.display()))?;
-            let json =
-                std::env::var(&secrets_var).with_context(|| format!("{secrets_var} is not set"))?;
-            let keyring = Keyring::from_json(&json)?;
-            let Some((_, secret)) = keyring
-                .for_key(key.as_deref())
-                .and_then(|s| s.iter().next())
-            else {
-                bail!("{secrets_var} has no secret for {key:?}");
-            };
-            let auth = match header {
-                Some(header) => {
-                    let scheme = match scheme {
-                        Scheme::Bare => HmacSha256Hex::BARE,
-                        Scheme::Sha256 => HmacSha256Hex::SHA256_PREFIXED,
-                    };
-                    format!("-H '{header}: {}' '{url}'", scheme.sign(secret, &body))
-                }
-                None => {
-                    // A development token, read from the same JSON the function reads.
-                    let doc: serde_json::Value = serde_json::from_str(&json)?;
-                    let token = doc["secrets"]
-                        .as_object()
-                        .and_then(|m| m.values().next())
-                        .and_then(|v| v.as_str());
-                    format!("'{url}?token={}'", token.context("no token")?)
-                }
-            };
-            println!(
-                "curl -sS -X POST {auth} -H 'Content-Type: application/json' --data-binary @{}",
-                payload.display()
-            );
-            Ok(())
         }
     }
 }

@@ -1,0 +1,285 @@
+//! `callvault secrets`: connect a provider and rotate its secret, in the Secrets Manager
+//! secret the functions read. The functions pick a change up by themselves: a delivery signed
+//! with a secret they do not hold yet makes them read the secret again (at once, at most every
+//! 30 s), and they read it every 5 minutes (so a removed secret stops working within 5
+//! minutes). Values are shown only when created, never listed.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context};
+use aws_sdk_secretsmanager::Client;
+use callvault_catalog::Webhook;
+use callvault_records::Provider;
+use callvault_verify::{Keyring, Secret, SharedToken};
+use serde::{Deserialize, Serialize};
+
+/// A provider's secrets document, as the functions read it (see the README).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Doc {
+    /// The default secrets, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Hatif's per-channel secrets: channel id, then id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// One secret as listed: where it applies and its id (never its value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    /// The provider.
+    pub provider: Provider,
+    /// `default`, or `channel:<id>`.
+    pub scope: String,
+    /// The secret's id.
+    pub id: String,
+}
+
+/// What `secrets add` (or `rotate`) created: the value to paste, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    /// The provider.
+    pub provider: Provider,
+    /// `default`, or `channel:<id>`.
+    pub scope: String,
+    /// The new secret's id.
+    pub id: String,
+    /// The new secret (or token).
+    pub value: String,
+    /// Ids still active beside it (to remove once the provider uses the new one).
+    pub others: Vec<String>,
+    /// Where each webhook of the provider takes it, with the URL to give it.
+    pub paste: Vec<Paste>,
+}
+
+/// One webhook's connection instructions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paste {
+    /// The webhook.
+    pub webhook: String,
+    /// Where it goes.
+    pub place: String,
+    /// The URL to give the provider (post-call: with the token).
+    pub url: Option<String>,
+}
+
+impl Doc {
+    fn set(&mut self, channel: Option<&str>) -> &mut BTreeMap<String, String> {
+        match channel {
+            Some(c) => self.channels.entry(c.to_owned()).or_default(),
+            None => &mut self.secrets,
+        }
+    }
+
+    /// Every secret's scope and id.
+    pub fn listed(&self, provider: Provider) -> Vec<Listed> {
+        let default = self.secrets.keys().map(|id| ("default".to_owned(), id));
+        let channels = self
+            .channels
+            .iter()
+            .flat_map(|(c, set)| set.keys().map(move |id| (format!("channel:{c}"), id)));
+        default
+            .chain(channels)
+            .map(|(scope, id)| Listed {
+                provider,
+                scope,
+                id: id.clone(),
+            })
+            .collect()
+    }
+
+    /// Adds `value` under `id` (for `channel`, or the default secrets); refuses an id in use.
+    pub fn add(&mut self, channel: Option<&str>, id: &str, value: &str) -> anyhow::Result<()> {
+        if id.trim().is_empty() || value.is_empty() {
+            bail!("a secret needs an id and a value");
+        }
+        let set = self.set(channel);
+        if set.contains_key(id) {
+            bail!(
+                "a secret with id {id} exists already{}: pick another --id",
+                scope_text(channel)
+            );
+        }
+        set.insert(id.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    /// Removes secret `id`; refuses to leave no secret at all (the functions would refuse
+    /// every delivery, and not start).
+    pub fn remove(&mut self, channel: Option<&str>, id: &str) -> anyhow::Result<()> {
+        let mut after = self.clone();
+        let set = after.set(channel);
+        if set.remove(id).is_none() {
+            bail!("no secret with id {id}{}", scope_text(channel));
+        }
+        if let Some(c) = channel.filter(|_| set.is_empty()) {
+            after.channels.remove(c);
+        }
+        if after.secrets.is_empty() && after.channels.is_empty() {
+            bail!("{id} is the last secret: add its successor first (`callvault secrets rotate`)");
+        }
+        *self = after;
+        Ok(())
+    }
+
+    /// The document as the functions read it, checked the way they check it.
+    pub fn to_json(&self) -> anyhow::Result<String> {
+        let json = serde_json::to_string(self)?;
+        Keyring::from_json(&json).context("the secrets would not be a valid configuration")?;
+        Ok(json)
+    }
+}
+
+fn scope_text(channel: Option<&str>) -> String {
+    channel
+        .map(|c| format!(" for channel {c}"))
+        .unwrap_or_default()
+}
+
+/// A new secret: 32 random bytes, hex (URL-safe, so a token can go in a query string).
+pub fn generate() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
+/// An id for a new secret: today's date, with a suffix if taken.
+pub fn new_id(taken: &BTreeMap<String, String>) -> String {
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    std::iter::once(today.clone())
+        .chain((2..).map(|n| format!("{today}-{n}")))
+        .find(|id| !taken.contains_key(id))
+        .unwrap_or(today)
+}
+
+/// Reads a provider's secrets document (empty while the secret has no value yet, as the
+/// template creates it).
+pub async fn read(client: &Client, secret_id: &str) -> anyhow::Result<Doc> {
+    let out = match client.get_secret_value().secret_id(secret_id).send().await {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception())
+                && client
+                    .describe_secret()
+                    .secret_id(secret_id)
+                    .send()
+                    .await
+                    .is_ok() =>
+        {
+            return Ok(Doc::default())
+        }
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "{}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            ))
+            .with_context(|| format!("reading secret {secret_id}"))
+        }
+    };
+    let json = out.secret_string.unwrap_or_default();
+    if json.trim().is_empty() {
+        return Ok(Doc::default());
+    }
+    // Values are never quoted in errors.
+    serde_json::from_str(&json).map_err(|e| {
+        anyhow::anyhow!(
+            "secret {secret_id} is not a secrets document (line {} column {})",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// Writes a provider's secrets document as the secret's new current value.
+pub async fn write(client: &Client, secret_id: &str, doc: &Doc) -> anyhow::Result<()> {
+    client
+        .put_secret_value()
+        .secret_id(secret_id)
+        .secret_string(doc.to_json()?)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
+        .with_context(|| format!("writing secret {secret_id}"))?;
+    Ok(())
+}
+
+/// The webhooks that read `provider`'s secret, with where each takes it and the URL to give
+/// (post-call: with the new token).
+pub fn paste(
+    provider: Provider,
+    value: &str,
+    url_of: impl Fn(Webhook) -> Option<String>,
+) -> Vec<Paste> {
+    Webhook::ALL
+        .into_iter()
+        .filter(|w| w.provider() == provider)
+        .map(|w| Paste {
+            webhook: w.name().to_owned(),
+            place: w.where_to_paste().to_owned(),
+            url: url_of(w).map(|url| match w.auth() {
+                callvault_catalog::Auth::Token => {
+                    format!("{url}?{}", SharedToken::query(&Secret::new(value)))
+                }
+                _ => url,
+            }),
+        })
+        .collect()
+}
+
+/// The one webhook whose secret stands for `provider`'s (Hatif's two share one).
+pub fn webhook_of(provider: Provider) -> Webhook {
+    Webhook::ALL
+        .into_iter()
+        .find(|w| w.provider() == provider)
+        .unwrap_or(Webhook::VoiceInfra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_change_without_losing_the_last_secret() {
+        let mut doc: Doc =
+            serde_json::from_str(r#"{"secrets":{"a":"x"},"channels":{"c1":{"b":"y"}}}"#)
+                .expect("doc");
+        doc.add(None, "n", "z").expect("added");
+        assert!(doc.add(None, "n", "w").is_err(), "ids are unique");
+        doc.add(Some("c2"), "m", "v").expect("a new channel");
+        doc.remove(Some("c2"), "m").expect("removed");
+        assert!(!doc.channels.contains_key("c2"), "an emptied channel goes");
+        doc.remove(None, "a").expect("removed");
+        doc.remove(None, "n").expect("the channel still has one");
+        let err = doc.remove(Some("c1"), "b").expect_err("the last one");
+        assert!(err.to_string().contains("last secret"), "{err}");
+        let listed: Vec<_> = doc
+            .listed(Provider::Hatif)
+            .into_iter()
+            .map(|l| (l.scope, l.id))
+            .collect();
+        assert_eq!(listed, [("channel:c1".to_owned(), "b".to_owned())]);
+        assert!(doc.to_json().is_ok());
+    }
+
+    #[test]
+    fn generated_secrets_are_long_and_distinct() {
+        let (a, b) = (generate().expect("a"), generate().expect("b"));
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        let taken: BTreeMap<String, String> = [(
+            chrono::Utc::now().format("%Y-%m-%d").to_string(),
+            String::new(),
+        )]
+        .into();
+        assert!(new_id(&taken).ends_with("-2"));
+        let paste = paste(Provider::PostCall, &a, |_| {
+            Some("https://pc.example/".into())
+        });
+        assert_eq!(
+            paste[0].url.as_deref(),
+            Some(format!("https://pc.example/?token={a}").as_str())
+        );
+    }
+}
