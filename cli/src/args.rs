@@ -192,12 +192,26 @@ pub enum Command {
     /// Apply spooled or kept deliveries again.
     #[command(subcommand)]
     Replay(ReplayCommand),
+    /// A web console on 127.0.0.1: calls with their recordings, transcripts and deliveries,
+    /// WhatsApp conversations, and an overview in charts.
+    Console(Console),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `console` arguments.
+#[derive(Debug, Args)]
+pub struct Console {
+    /// The port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Open it in the default browser.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// `secrets ...`

@@ -492,6 +492,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 records.len()
             )?;
         }
+        Command::Console(console) => {
+            drop(out);
+            let ctx = Context::load(&cli).await?;
+            ctx.reader().warm_up().await?;
+            let label = match &ctx.target.stack {
+                Some(stack) => format!("stack {stack}"),
+                None => format!("table {}, bucket {}", ctx.target.table, ctx.target.bucket),
+            };
+            let shown = crate::console::Console {
+                reader: ctx.reader(),
+                store: ctx.store.clone(),
+                tz: cli.tz,
+                label,
+            };
+            crate::console::serve(shown, console.port, console.open).await?;
+        }
         Command::Replay(command) => {
             replay_command(&cli, command, &style, &mut out, &mut err).await?
         }

@@ -45,3 +45,56 @@ impl Reader {
         })
     }
 }
+
+/// A message with its bookkeeping: the archive state of its media, and its scope.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MessageDetail {
+    /// The message.
+    pub record: MessageRecord,
+    /// Archive state of its media.
+    pub files: callvault_store::files::Files,
+    /// The secrets that authenticated it (`channel:<id>` or `default`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// The most messages [`Reader::conversation`] reads.
+pub const MAX_CONVERSATION: usize = 2000;
+
+impl Reader {
+    /// A whole conversation (at most [`MAX_CONVERSATION`] messages) with each message's media
+    /// state, in creation order (messages without a creation time last): one read of the
+    /// conversation's partition.
+    pub async fn conversation(
+        &self,
+        provider: Provider,
+        conversation_id: &str,
+    ) -> Result<Vec<MessageDetail>, QueryError> {
+        let mut messages: Vec<MessageDetail> = self
+            .store
+            .records(&conversation_pk(provider, conversation_id), "MSG#")
+            .await?
+            .into_iter()
+            .filter_map(|(_, stored)| match stored.record {
+                Normalized::Message(record) => Some(MessageDetail {
+                    record,
+                    files: stored.files,
+                    scope: stored.scope.map(|s| s.to_string()),
+                }),
+                _ => None,
+            })
+            .take(MAX_CONVERSATION)
+            .collect();
+        messages.sort_by(|a, b| {
+            let key = |m: &MessageDetail| {
+                (
+                    m.record.created_at.is_none(),
+                    m.record.created_at,
+                    m.record.message_id.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        Ok(messages)
+    }
+}

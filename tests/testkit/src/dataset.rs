@@ -226,31 +226,7 @@ impl Dataset {
                 )
             }));
         stream::iter(records)
-            .map(|(record, received_at)| async move {
-                let body = serde_json::to_vec(&record)?;
-                let verified = Unverified::new(body).accept_unsigned();
-                let (pk, _) = record_key(&record, None);
-                let delivery = Delivery {
-                    verified: &verified,
-                    provider: record.provider(),
-                    webhook: "seed",
-                    received_at,
-                    headers: vec![("content-type".into(), "application/json".into())],
-                };
-                let delivery_id = format!("seed-{pk}");
-                let contribution = Contribution {
-                    delivery_id: &delivery_id,
-                    event_type: "seed",
-                    record,
-                    scope: None,
-                    transcript_pointer: None,
-                };
-                store
-                    .ingest(&delivery, contribution)
-                    .await
-                    .with_context(|| format!("ingesting {pk}"))?;
-                anyhow::Ok(())
-            })
+            .map(|(record, received_at)| ingest(store, record, received_at))
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;
@@ -328,6 +304,38 @@ impl Dataset {
         }
         by_key.into_values().collect()
     }
+}
+
+/// Ingests one record as a delivery of its own JSON (webhook `seed`, delivery id
+/// `seed-<partition key>`), received at `received_at`.
+pub async fn ingest(
+    store: &RecordStore,
+    record: Normalized,
+    received_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let body = serde_json::to_vec(&record)?;
+    let verified = Unverified::new(body).accept_unsigned();
+    let (pk, _) = record_key(&record, None);
+    let delivery = Delivery {
+        verified: &verified,
+        provider: record.provider(),
+        webhook: "seed",
+        received_at,
+        headers: vec![("content-type".into(), "application/json".into())],
+    };
+    let delivery_id = format!("seed-{pk}");
+    let contribution = Contribution {
+        delivery_id: &delivery_id,
+        event_type: "seed",
+        record,
+        scope: None,
+        transcript_pointer: None,
+    };
+    store
+        .ingest(&delivery, contribution)
+        .await
+        .with_context(|| format!("ingesting {pk}"))?;
+    Ok(())
 }
 
 /// The phone numbers of a call in E.164 (those that could be placed).
