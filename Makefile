@@ -11,7 +11,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The test stack's ports (its emulator on 4567, not `make dev`'s 4566).
 TEST_PORTS := MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000}
 
-.PHONY: dev test test-stack test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean fuzz
+.PHONY: dev test test-stack browser test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean fuzz
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -32,9 +32,19 @@ $(VENV_CHECKOV)/.installed: requirements-checkov.txt
 	$(VENV_CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+## browser: Debian's chromium and chromium-driver, for the console's real-browser test;
+## installed with apt-get when missing (as root, or through sudo).
+browser:
+	@if ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ]; then \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  echo "installing chromium and chromium-driver (apt-get)"; \
+	  $$sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || \
+	  { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; }; \
+	fi
+
 ## dev: emulator + every function under cargo lambda watch; Ctrl-C stops everything.
 dev: venv
-	@trap 'scripts/stack.sh down' EXIT INT TERM; \
+	@export CONSOLE_PORT=$${CONSOLE_PORT:-8787}; trap 'scripts/stack.sh down' EXIT INT TERM; \
 	scripts/stack.sh up && scripts/dev-banner.sh && \
 	echo "Press Ctrl-C to stop." && tail -n 0 -f $${TMPDIR:-/tmp}/callvault-stack-$${MOTO_PORT:-4566}/watch.log
 
@@ -44,7 +54,7 @@ dev: venv
 ## it ends): the infrastructure venvs install while clippy runs, and `sam build` compiles at low
 ## priority while the tests wait on the emulator and the functions.
 test: venv
-	$(MAKE) -j2 --output-sync=target lint venv-infra
+	$(MAKE) -j2 --output-sync=target lint venv-infra browser
 	$(MAKE) lint-infra
 	cargo test --workspace --no-run
 	$(MAKE) -j2 --output-sync=target sam-build-check test-stack

@@ -16,6 +16,9 @@ TXT
 $cli --stack local stack
 cat <<TXT
 
+Look at the calls, listen to them and read them (the console):
+  http://127.0.0.1:${CONSOLE_PORT:-8787}/
+
 Send a signed sample of every provider and event type and see each one land:
   $cli --stack local trigger --all
 or print them as curl commands to send yourself:

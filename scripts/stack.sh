@@ -4,6 +4,7 @@
 #   scripts/stack.sh up      start both, provision the table and bucket, wait until served,
 #                            and pump the table's stream and sweeps to the recording copier
 #                            and the spool to the spool replayer
+#                            (and `callvault console` on CONSOLE_PORT, when set)
 #   scripts/stack.sh down    stop both
 #   scripts/stack.sh e2e     up, run the end-to-end tests, down (whatever happens)
 #   scripts/stack.sh test    up, run every test of the workspace, down (whatever happens)
@@ -82,6 +83,7 @@ stop_pidfile() {
 }
 
 down() {
+  stop_pidfile "$STACK_DIR/console.pid"
   stop_pidfile "$STACK_DIR/pump.pid"
   stop_pidfile "$STACK_DIR/watch.pid"
   stop_pidfile "$STACK_DIR/moto.pid"
@@ -115,6 +117,14 @@ up() {
     >"$STACK_DIR/pump.log" 2>&1 &
   echo $! >"$STACK_DIR/pump.pid"
   log "functions served on $CALLVAULT_FUNCTIONS_URL/<name>/; pump feeding recording-copier (stream, sweeps) and spool-replayer (spool)"
+  if [[ -n ${CONSOLE_PORT:-} ]]; then
+    if port_busy "$CONSOLE_PORT"; then log "port $CONSOLE_PORT is in use: no console (set CONSOLE_PORT)"; return; fi
+    MOTO_PORT=$MOTO_PORT LAMBDA_PORT=$LAMBDA_PORT setsid target/debug/callvault --stack local \
+      console --port "$CONSOLE_PORT" >"$STACK_DIR/console.log" 2>&1 &
+    echo $! >"$STACK_DIR/console.pid"
+    wait_port "$CONSOLE_PORT"
+    log "console on http://127.0.0.1:$CONSOLE_PORT/"
+  fi
 }
 
 case "${1:-}" in

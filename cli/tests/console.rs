@@ -2,8 +2,7 @@
 //! hostile provider text rendered inert, raw bodies byte for byte, links that play, the
 //! re-drive form, and the guard that keeps other sites out.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use callvault_records::{
     Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef, Normalized, Provider, Transcript,
@@ -11,22 +10,25 @@ use callvault_records::{
 };
 use callvault_store::files::{FileKind, FileStatus};
 use callvault_store::schema::record_key;
+use callvault_testkit::console::ConsoleProcess;
 use callvault_testkit::dataset::{ingest, recording_content, Dataset, BUSY_CONVERSATION};
 use callvault_testkit::Emulator;
 use chrono::{TimeZone, Utc};
 use reqwest::header;
 use reqwest::StatusCode;
 
-/// The console's process, stopped on drop.
+/// The console over the emulator's `calls` table and `archive` bucket, and a client that
+/// does not follow redirects.
 struct Console {
-    child: Child,
+    process: ConsoleProcess,
     base: String,
     http: reqwest::Client,
 }
 
 impl Console {
     fn start(endpoint: &str) -> anyhow::Result<Self> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_callvault"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_callvault"));
+        command
             .args([
                 "--table",
                 "calls",
@@ -36,27 +38,16 @@ impl Console {
                 endpoint,
                 "--tz",
                 "UTC",
-                "console",
-                "--port",
-                "0",
             ])
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout piped")).read_line(&mut line)?;
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://127.0.0.1:"))
-            .map(|u| u.trim_end_matches('/').to_owned())
-            .ok_or_else(|| anyhow::anyhow!("the console printed no URL: {line:?}"))?;
+            .env_remove("AWS_PROFILE");
+        let process = ConsoleProcess::start(command)?;
         Ok(Self {
-            child,
-            base,
+            base: process.base.clone(),
+            process,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
@@ -64,7 +55,7 @@ impl Console {
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<(StatusCode, String)> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await?;
+        let response = self.http.get(self.process.url(path)).send().await?;
         Ok((response.status(), response.text().await?))
     }
 
@@ -73,13 +64,6 @@ impl Console {
         let (status, html) = self.get(path).await?;
         assert_eq!(status, StatusCode::OK, "{path}: {html}");
         Ok(html)
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

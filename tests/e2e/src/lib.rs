@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: the running local stack (started by
 //! `scripts/stack.sh e2e`), signing with the dev secrets, and reading records back.
 
+pub mod browser;
 pub mod samples;
 
 use anyhow::Context;

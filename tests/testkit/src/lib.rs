@@ -5,8 +5,10 @@
 //! against a real DynamoDB/S3 API with nothing left behind; [`Emulator::pause`],
 //! [`Emulator::resume`] and [`Emulator::stop`] inject stalls and outages. [`SourceServer`]
 //! stands in for a provider's file hosting on 127.0.0.1. [`lambda::LambdaHarness`] runs a
-//! function binary against a Runtime API of its own.
+//! function binary against a Runtime API of its own; [`console::ConsoleProcess`] runs
+//! `callvault console`.
 
+pub mod console;
 pub mod dataset;
 pub mod lambda;
 mod source_server;
