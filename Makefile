@@ -6,12 +6,13 @@ SHELL := /bin/bash
 VENV := .venv
 VENV_INFRA := .venv-infra
 VENV_CHECKOV := .venv-checkov
+VENV_BENCH := .venv-bench
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 # The test stack's ports (its emulator on 4567, not `make dev`'s 4566).
 TEST_PORTS := MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000}
 
-.PHONY: dev test test-stack browser test-unit test-e2e bench bench-copy venv venv-infra fmt lint lint-infra sam-build-check build deploy clean fuzz
+.PHONY: dev test test-stack browser test-unit test-e2e bench bench-lambda bench-load bench-copy venv venv-infra venv-bench fmt lint lint-infra sam-build-check build deploy clean fuzz
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -71,13 +72,40 @@ test-unit: venv
 test-e2e: venv
 	$(TEST_PORTS) scripts/stack.sh e2e
 
-## bench: criterion benchmark of verify + parse + normalize per provider (README table).
-bench:
-	cargo bench -p callvault-records --bench ingest
+## venv-bench: the Python reference's phonenumbers, for `make bench`.
+venv-bench: $(VENV_BENCH)/.installed
+$(VENV_BENCH)/.installed: requirements-bench.txt
+	python3 -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
 
-## bench-copy: 1 GiB copy through the streaming copier vs download-then-upload (README table).
-bench-copy: venv
+## bench: criterion benchmark of verify + parse + normalize per provider, then the equal-work
+## Python reference on the same payloads, printed side by side with the ratio (README table).
+bench: venv-bench
+	cargo bench -p callvault-records --bench ingest
+	$(VENV_BENCH)/bin/python shared/records/benches/reference.py .
+
+## bench-lambda: each webhook's release binary under a Lambda Runtime API harness against the
+## emulator: init, first delivery, warm p50/p99 and peak RSS, with and without phone numbers
+## (README table). BENCH_WARM sets the warm deliveries per run (default 1000).
+bench-lambda: venv
+	cargo build --quiet -p callvault-devstack
+	cargo build --release $$(target/debug/callvault-devstack functions | sed 's/^/-p /')
+	set -a; . ./dev.env; set +a; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	  cargo run --quiet -p callvault-e2e --bin bench-lambda -- $(BENCH_WARM)
+
+## bench-load: 2,000 deliveries across the webhooks, 50 at a time, through cargo lambda watch
+## on the test stack, then one at a time: nothing lost or doubled, and the rate (README).
+bench-load: venv
+	$(TEST_PORTS) scripts/stack.sh run cargo run --quiet -p callvault-e2e --bin bench-load
+
+## bench-copy: 1 GiB copy through the streaming copier vs download-then-upload, against moto
+## and against s3s-fs, a fast S3 server over the file system installed under .tools/ (README).
+S3S_FS := .tools/bin/s3s-fs
+bench-copy: venv $(S3S_FS)
 	cargo bench -p callvault-archive --bench copy_1gib
+$(S3S_FS):
+	cargo install --quiet --locked s3s-fs --version 0.14.1 --features binary --root .tools
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 30), one after the other;
 ## installs cargo-fuzz (nightly) if missing. Not part of `make test`; see fuzz/README.md.

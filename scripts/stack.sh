@@ -8,6 +8,7 @@
 #   scripts/stack.sh down    stop both
 #   scripts/stack.sh e2e     up, run the end-to-end tests, down (whatever happens)
 #   scripts/stack.sh test    up, run every test of the workspace, down (whatever happens)
+#   scripts/stack.sh run CMD...  up, run CMD with the stack's environment, down (whatever happens)
 #
 # Ports: MOTO_PORT (default 4566), LAMBDA_PORT (default 9000). Logs and pid files go to
 # STACK_DIR (default /tmp/callvault-stack-$MOTO_PORT), outside the tree that cargo lambda
@@ -136,5 +137,11 @@ case "${1:-}" in
     if [[ $1 == e2e ]]; then scope=(-p callvault-e2e); else scope=(--workspace); fi
     cargo test "${scope[@]}" -- --test-threads 4
     ;;
-  *) echo "usage: $0 up|down|e2e|test" >&2; exit 2 ;;
+  run)
+    shift
+    trap down EXIT
+    up
+    "$@"
+    ;;
+  *) echo "usage: $0 up|down|e2e|test|run CMD..." >&2; exit 2 ;;
 esac

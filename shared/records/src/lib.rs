@@ -48,7 +48,7 @@ pub const MAX_ID_BYTES: usize = 256;
 /// strings it keeps but skips the ones it ignores unchecked, and would otherwise accept a body
 /// with invalid UTF-8 in an unknown field (a body that no other JSON reader accepts, and in
 /// which an offloaded transcript's JSON pointer could not be followed).
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseError> {
+pub(crate) fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ParseError> {
     let text = std::str::from_utf8(body).map_err(|e| ParseError::not_utf8(body, &e))?;
     // serde also reads a struct from a JSON array (fields by position); every provider
     // documents an object.

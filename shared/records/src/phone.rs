@@ -1,3 +1,4 @@
+use rlibphonenumber::{PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
 use serde::{Deserialize, Serialize};
 
 /// A phone number as the provider sent it, with its E.164 form when it can be parsed.
@@ -25,11 +26,18 @@ impl PhoneNumber {
         })
     }
 
-    /// Loads the phone-number metadata, which the `phonenumber` crate otherwise loads on
-    /// first use (hundreds of milliseconds; seconds in a debug build): call it while a
-    /// function initializes, so no delivery pays for it.
+    /// Loads the phone-number metadata and compiles the patterns that parsing numbers in
+    /// international and national form uses, which would otherwise happen on first use (a few
+    /// milliseconds in a release build): call it while a function initializes, so no delivery
+    /// pays for it.
     pub fn load_metadata() {
-        let _ = to_e164("+14155550100", None);
+        for (number, country) in [
+            ("+1 (415) 555-0100", None),
+            ("+44 20 7946 0958", None),
+            ("(415) 555-0100", Some(Country(Region::US))),
+        ] {
+            let _ = to_e164(number, country);
+        }
     }
 
     /// The number as shown to people: its E.164 form, or the raw value when it has none.
@@ -40,16 +48,24 @@ impl PhoneNumber {
 
 /// A country (ISO 3166-1 alpha-2, like `US`), for numbers written without their country code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Country(phonenumber::country::Id);
+pub struct Country(Region);
 
 impl std::str::FromStr for Country {
     type Err = ();
 
     /// Reads a two-letter country code, in any letter case.
     fn from_str(code: &str) -> Result<Self, Self::Err> {
-        phonenumber::country::Id::from_str(&code.trim().to_ascii_uppercase())
+        code.trim()
+            .to_ascii_uppercase()
+            .parse::<Region>()
+            .ok()
+            .filter(|region| {
+                PHONE_NUMBER_UTIL
+                    .get_country_code_for_region(*region)
+                    .is_some()
+            })
             .map(Self)
-            .map_err(|_| ())
+            .ok_or(())
     }
 }
 
@@ -59,8 +75,14 @@ impl std::str::FromStr for Country {
 /// the country's numbering plan, so any number a provider sent can be searched as it was sent
 /// (the documented examples use fictional `555` numbers).
 pub fn to_e164(input: &str, country: Option<Country>) -> Option<String> {
-    let number = phonenumber::parse(country.map(|c| c.0), input.trim()).ok()?;
-    Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    let number = PHONE_NUMBER_UTIL
+        .parse(input.trim(), country.map(|c| c.0))
+        .ok()?;
+    Some(
+        PHONE_NUMBER_UTIL
+            .format(&number, PhoneNumberFormat::E164)
+            .into_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -74,6 +96,11 @@ mod tests {
             ("+1-555-123-4567", "+15551234567"),
             ("+1 (800) 555-1234", "+18005551234"),
             ("+44 20 7946 0958", "+442079460958"),
+            // The national prefix written after the country code is dropped.
+            ("+44 (0)20 7946 0958", "+442079460958"),
+            // Digits of other scripts read as libphonenumber reads them.
+            ("+٩٦٦ ٥٠ ١٢٣ ٤٥٦٧", "+966501234567"),
+            ("tel:+1-415-555-0100", "+14155550100"),
         ] {
             assert_eq!(
                 PhoneNumber::parse(raw).and_then(|p| p.e164).as_deref(),
@@ -96,6 +123,8 @@ mod tests {
             Some("+15551234567")
         );
         assert!("XX".parse::<Country>().is_err());
+        assert!("ZZ".parse::<Country>().is_err());
+        assert!("".parse::<Country>().is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::storable;
@@ -63,11 +64,15 @@ impl Event {
     }
 }
 
+/// The envelope, with `data` left unparsed until the event says what it holds, so the body is
+/// parsed once.
 #[derive(Deserialize)]
-struct RawEnvelope {
-    event: String,
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    event: std::borrow::Cow<'a, str>,
     timestamp: Option<DateTime<Utc>>,
-    data: Map<String, Value>,
+    #[serde(borrow)]
+    data: &'a RawValue,
 }
 
 /// A parsed delivery.
@@ -141,14 +146,18 @@ pub fn parse(body: &[u8]) -> Result<Envelope, ParseError> {
             raw.event.chars().take(64).collect::<String>()
         ))
     })?;
-    let data = Value::Object(raw.data);
+    let data = raw.data.get();
+    // serde also reads a struct from an array (fields by position): `data` is an object.
+    if !data.starts_with('{') {
+        return Err(ParseError::Invalid("`data` must be a JSON object".into()));
+    }
     let data = if event == Event::CustomerCreated {
         let customer: CustomerData =
-            serde_json::from_value(data).map_err(|e| ParseError::from_json(&e))?;
+            serde_json::from_str(data).map_err(|e| ParseError::from_json(&e))?;
         require_id("data.id", customer.id.as_deref().unwrap_or(""))?;
         Data::Customer(customer)
     } else {
-        let call: CallData = serde_json::from_value(data).map_err(|e| ParseError::from_json(&e))?;
+        let call: CallData = serde_json::from_str(data).map_err(|e| ParseError::from_json(&e))?;
         require_id("data.id", &call.id)?;
         optional_id("data.attendant_id", call.attendant_id.as_deref())?;
         optional_id(
@@ -385,6 +394,10 @@ mod tests {
         assert!(parse(br#"{"event":"call.created","data":{}}"#).is_err());
         assert!(parse(br#"{"event":"customer.created","data":{"name":"x"}}"#).is_err());
         assert!(parse(br#"{"event":"call.created","data":[]}"#).is_err());
+        // An array would otherwise fill the fields by position.
+        assert!(parse(br#"{"event":"call.created","data":["x"]}"#).is_err());
+        assert!(parse(br#"{"event":"call.created","data": ["x"]}"#).is_err());
+        assert!(parse(br#"{"event":"call.created","data":null}"#).is_err());
         assert!(parse(br#"{"data":{"id":"x"}}"#).is_err());
     }
 

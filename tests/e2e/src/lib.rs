@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod samples;
+pub mod snapshot;
 
 use anyhow::Context;
 use callvault_records::{CallRecord, Normalized, Provider};

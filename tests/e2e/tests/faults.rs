@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use callvault_catalog::Webhook;
 use callvault_e2e::samples::{self, Sample};
+use callvault_e2e::snapshot::{self, Snapshot};
 use callvault_store::{schema, RecordStore};
 use callvault_testkit::lambda::{function_binary, function_url_event, HttpReply, LambdaHarness};
 use callvault_testkit::{sdk_config_for, Emulator};
@@ -158,72 +158,9 @@ impl Rig {
         Ok(json!({ "Records": records }))
     }
 
-    /// The table's items, with what depends on when a delivery was received masked, and the
-    /// latest-delivery lists sorted (replay may apply deliveries in another order).
-    async fn snapshot(&self) -> anyhow::Result<BTreeMap<String, Value>> {
-        let store = self.store().await;
-        let mut items = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let out = store
-                .dynamodb()
-                .scan()
-                .table_name(TABLE)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                let mut value =
-                    Value::Object(item.iter().map(|(k, v)| (k.clone(), json_of(v))).collect());
-                let key = format!("{} {}", value["pk"], value["sk"]);
-                mask(&mut value);
-                items.insert(key, value);
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
-    }
-}
-
-/// An attribute value as JSON (binaries as their bytes, sets as lists).
-fn json_of(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => json!(s),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::B(b) => json!(format!("sha256:{}", callvault_e2e::sha256_hex(b.as_ref()))),
-        AttributeValue::Bool(b) => json!(b),
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::M(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
-        }
-        AttributeValue::L(l) => Value::Array(l.iter().map(json_of).collect()),
-        AttributeValue::Ss(set) => json!(set),
-        AttributeValue::Ns(set) => json!(set),
-        other => json!(format!("{other:?}")),
-    }
-}
-
-fn mask(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                match key.as_str() {
-                    // Times of receipt, and the trace id Lambda gives each request.
-                    "received_at" | "updated_at" | "time_sk" | "status_times" | "time"
-                    | "x-amzn-trace-id" => *v = json!("*"),
-                    "delivery_ids" | "body_sha256s" => {
-                        if let Value::Array(list) = v {
-                            list.sort_by_key(ToString::to_string);
-                        }
-                    }
-                    _ => mask(v),
-                }
-            }
-        }
-        Value::Array(list) => list.iter_mut().for_each(mask),
-        _ => {}
+    /// The table's items, with what depends on when a delivery was received masked.
+    async fn snapshot(&self) -> anyhow::Result<Snapshot> {
+        snapshot::scan(self.store().await.dynamodb(), TABLE, None).await
     }
 }
 
@@ -232,7 +169,7 @@ fn run_id() -> String {
 }
 
 /// The reference: the same deliveries to functions whose storage works.
-async fn no_fault_snapshot(samples: &[Sample]) -> anyhow::Result<BTreeMap<String, Value>> {
+async fn no_fault_snapshot(samples: &[Sample]) -> anyhow::Result<Snapshot> {
     let mut rig = Rig::start().await?;
     rig.run_webhooks().await?;
     for (what, reply, _) in rig.send_all(samples).await? {
@@ -282,20 +219,8 @@ async fn spooled_then_drained(
 }
 
 /// Compares two snapshots item by item, naming what differs.
-fn assert_same(replayed: &BTreeMap<String, Value>, reference: &BTreeMap<String, Value>) {
-    let mut differences = Vec::new();
-    for (key, value) in reference {
-        match replayed.get(key) {
-            None => differences.push(format!("missing after replay: {key}")),
-            Some(v) if v != value => {
-                differences.push(format!("{key}:\n  replayed:  {v}\n  no fault: {value}"))
-            }
-            Some(_) => {}
-        }
-    }
-    for key in replayed.keys().filter(|k| !reference.contains_key(*k)) {
-        differences.push(format!("only after replay: {key}"));
-    }
+fn assert_same(replayed: &Snapshot, reference: &Snapshot) {
+    let differences = snapshot::differences(("replayed", replayed), ("no fault", reference));
     assert!(
         differences.is_empty(),
         "the replayed table differs from a no-fault run:\n{}",
