@@ -99,13 +99,9 @@ bench-lambda: venv
 bench-load: venv
 	$(TEST_PORTS) scripts/stack.sh run cargo run --quiet -p callvault-e2e --bin bench-load
 
-## bench-copy: 1 GiB copy through the streaming copier vs download-then-upload, against moto
-## and against s3s-fs, a fast S3 server over the file system installed under .tools/ (README).
-S3S_FS := .tools/bin/s3s-fs
-bench-copy: venv $(S3S_FS)
+## bench-copy: 1 GiB copy through the streaming copier vs download-then-upload (README table).
+bench-copy: venv
 	cargo bench -p callvault-archive --bench copy_1gib
-$(S3S_FS):
-	cargo install --quiet --locked s3s-fs --version 0.14.1 --features binary --root .tools
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 30), one after the other;
 ## installs cargo-fuzz (nightly) if missing. Not part of `make test`; see fuzz/README.md.
