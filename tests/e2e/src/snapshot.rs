@@ -65,7 +65,7 @@ fn mask(value: &mut Value) {
             for (key, v) in map.iter_mut() {
                 match key.as_str() {
                     "received_at" | "updated_at" | "time_sk" | "status_times" | "time"
-                    | "x-amzn-trace-id" => *v = json!("*"),
+                    | "x-amzn-trace-id" | "lambda-runtime-aws-request-id" => *v = json!("*"),
                     "delivery_ids" | "body_sha256s" => {
                         if let Value::Array(list) = v {
                             list.sort_by_key(ToString::to_string);
@@ -82,7 +82,8 @@ fn mask(value: &mut Value) {
 
 /// A snapshot of one run's items with the run's id replaced by `RUN` and every 64-digit hex
 /// string (body digests, signatures, and keys made of them) by `HEX`, so two runs of the same
-/// deliveries under different ids compare equal.
+/// deliveries under different ids compare equal. An event item, keyed by its body's digest, is
+/// keyed by its delivery id instead.
 pub fn without_run(snapshot: &Snapshot, run: &str) -> Snapshot {
     fn text(s: &str, run: &str) -> String {
         let s = s.replace(run, "RUN");
@@ -118,7 +119,13 @@ pub fn without_run(snapshot: &Snapshot, run: &str) -> Snapshot {
     }
     snapshot
         .iter()
-        .map(|(k, v)| (text(k, run), value(v, run)))
+        .map(|(k, v)| {
+            let key = match v["delivery_id"].as_str() {
+                Some(delivery) => format!("{} [{}]", text(k, run), text(delivery, run)),
+                None => text(k, run),
+            };
+            (key, value(v, run))
+        })
         .collect()
 }
 
@@ -150,6 +157,23 @@ mod tests {
     #[test]
     fn runs_compare_without_their_ids_and_digests() {
         let digest = "a".repeat(64);
+        let a: Snapshot = [
+            (
+                format!("CALL#x-r1 EVENT#{digest}"),
+                json!({"id": "x-r1", "sha": digest, "n": "1234", "list": ["b", "a"]}),
+            ),
+            // Two events of one record stay apart.
+            (
+                format!("CALL#x-r1 EVENT#{}", "c".repeat(64)),
+                json!({"delivery_id": "x-r1:sent"}),
+            ),
+            (
+                format!("CALL#x-r1 EVENT#{}", "d".repeat(64)),
+                json!({"delivery_id": "x-r1:read"}),
+            ),
+        ]
+        .into();
+        assert_eq!(without_run(&a, "r1").len(), 3);
         let a: Snapshot = [(
             format!("CALL#x-r1 EVENT#{digest}"),
             json!({"id": "x-r1", "sha": digest, "n": "1234", "list": ["b", "a"]}),
