@@ -7,8 +7,8 @@ use anyhow::{bail, Context as _};
 use callvault_catalog::Webhook;
 use callvault_query::{input, CallFilter, InputError, Page, QueryError, Reader};
 use callvault_records::Provider;
-use callvault_store::index::index_timestamp;
 use callvault_store::schema::call_pk;
+use callvault_store::timestamp;
 use callvault_store::{DynamoDbClient, RecordStore, S3Client};
 use callvault_verify::Keyring;
 use chrono::{DateTime, Utc};
@@ -475,9 +475,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .into_iter()
                     .filter(|e| retry.provider.is_none_or(|p| e.provider == p.as_str()))
                     .filter(|e| {
-                        retry.since.is_none_or(|since| {
-                            e.time_sk.as_str() >= index_timestamp(since).as_str()
-                        })
+                        retry
+                            .since
+                            .is_none_or(|since| e.time_sk.as_str() >= timestamp(since).as_str())
                     })
                     .map(|e| (e.pk, e.sk))
                     .collect(),

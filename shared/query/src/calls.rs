@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use callvault_records::{CallRecord, CallStatus, Normalized, Provider};
 use callvault_store::files::Files;
-use callvault_store::index::{index_timestamp, CallSummary, Summary};
+use callvault_store::index::{CallSummary, Summary};
 use callvault_store::schema::{
     agent_pk, call_pk, calls_pk, contact_pk, Index, BY_AGENT, BY_CONTACT, BY_FILE_STATE,
     BY_FROM_NUMBER, BY_PROVIDER_TIME, BY_TO_NUMBER, CALL_SK, SUMMARY,
 };
+use callvault_store::timestamp;
 use callvault_store::{Item, StoreError, Stored};
 use callvault_verify::Scope;
 use chrono::{DateTime, Utc};
@@ -131,8 +132,8 @@ pub(crate) fn summary_of(item: &Item) -> Result<Summary, QueryError> {
 /// `since` sorts after `since`, one at exactly `until` after `until`).
 pub(crate) fn time_range(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> SortRange {
     SortRange {
-        from: since.map(index_timestamp),
-        to: until.map(index_timestamp),
+        from: since.map(timestamp),
+        to: until.map(timestamp),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use callvault_records::{CallRecord, CallStatus, Direction, MessageRecord, MessageStatus};
 use callvault_records::{Normalized, PhoneNumber, Provider};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::files::{FileKind, FileStatus, Files};
@@ -108,22 +108,16 @@ pub fn message_time(message: &MessageRecord, received_at: DateTime<Utc>) -> Date
     message.created_at.unwrap_or(received_at)
 }
 
-/// A sortable index timestamp (RFC 3339, milliseconds, UTC: fixed width, so string order is
-/// time order).
-pub fn index_timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// The `time_sk` of a record: its time, then provider and id so that it is unique.
 pub fn time_sk(time: DateTime<Utc>, provider: Provider, id: &str) -> String {
-    format!("{}#{provider}#{id}", index_timestamp(time))
+    format!("{}#{provider}#{id}", crate::timestamp(time))
 }
 
 /// The `message_sk` of a message: creation time then message id; messages without a
 /// creation time sort after those with one (`~` follows every digit).
 pub fn message_sk(message: &MessageRecord) -> String {
     match message.created_at {
-        Some(t) => format!("{}#{}", index_timestamp(t), message.message_id),
+        Some(t) => format!("{}#{}", crate::timestamp(t), message.message_id),
         None => format!("~#{}", message.message_id),
     }
 }

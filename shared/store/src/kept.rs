@@ -159,7 +159,7 @@ impl RejectedDelivery {
     pub fn verified(&self, body: Vec<u8>) -> Result<Verified, StoreError> {
         let authentication: Authentication =
             self.authentication.parse().map_err(StoreError::Corrupt)?;
-        Ok(Verified::reinstate(
+        Ok(Verified::reinstate_unchecked(
             body,
             authentication,
             self.scope.clone(),

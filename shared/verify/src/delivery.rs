@@ -116,9 +116,12 @@ impl Unverified {
 
 impl Verified {
     /// Rebuilds a delivery that passed authentication earlier and was kept by callvault's own
-    /// storage (the spool, kept rejected deliveries), so that it can be re-ingested. Never call
-    /// it on a body that arrived from outside.
-    pub fn reinstate(
+    /// storage (the spool, kept rejected deliveries), so that it can be re-ingested.
+    ///
+    /// Unchecked: it makes a `Verified` without a check, which is sound only because the store
+    /// writes nothing it did not receive as a `Verified` (a spooled or kept delivery records
+    /// the authentication it passed). Never call it on a body that arrived from outside.
+    pub fn reinstate_unchecked(
         body: impl Into<Vec<u8>>,
         authentication: Authentication,
         scope: Option<Scope>,

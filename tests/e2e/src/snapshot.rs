@@ -64,8 +64,13 @@ fn mask(value: &mut Value) {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 match key.as_str() {
-                    "received_at" | "updated_at" | "time_sk" | "status_times" | "time"
-                    | "x-amzn-trace-id" | "lambda-runtime-aws-request-id" => *v = json!("*"),
+                    "received_at"
+                    | "updated_at"
+                    | "time_sk"
+                    | "status_times"
+                    | "time"
+                    | "x-amzn-trace-id"
+                    | "lambda-runtime-aws-request-id" => *v = json!("*"),
                     "delivery_ids" | "body_sha256s" => {
                         if let Value::Array(list) = v {
                             list.sort_by_key(ToString::to_string);

@@ -10,8 +10,8 @@ use serde_json::json;
 const SECRETS: &str = "HATIF_WEBHOOK_SECRETS";
 const HEADER: &str = "x-voxa-signature";
 const SEED_CHANNEL: &str = "5f6d08bc-455a-4532-98b8-19e2cee51160";
-const CALL_SEED: &[u8] = include_bytes!("../../fixtures/hatif-call.json");
-const MESSAGE_SEED: &[u8] = include_bytes!("../../fixtures/hatif-whatsapp.json");
+const CALL_SEED: &[u8] = callvault_catalog::samples::fixtures::HATIF_CALL;
+const MESSAGE_SEED: &[u8] = callvault_catalog::samples::fixtures::HATIF_WHATSAPP;
 
 fn signed(channel: Option<&str>, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![(

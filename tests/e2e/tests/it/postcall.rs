@@ -4,7 +4,7 @@ use callvault_e2e::{dev_secret, Stack};
 use callvault_records::{CallStatus, Provider};
 use serde_json::json;
 
-const SEED: &[u8] = include_bytes!("../../fixtures/postcall.json");
+const SEED: &[u8] = callvault_catalog::samples::fixtures::POSTCALL;
 
 #[tokio::test]
 async fn seed_with_query_token_then_duplicate_with_bearer() -> anyhow::Result<()> {

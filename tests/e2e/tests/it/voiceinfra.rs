@@ -9,7 +9,7 @@ use serde_json::json;
 const FUNCTION: &str = "voiceinfra";
 const HEADER: &str = "x-voiceinfra-signature";
 const SECRETS: &str = "VOICEINFRA_WEBHOOK_SECRETS";
-const SEED: &[u8] = include_bytes!("../../fixtures/voiceinfra.json");
+const SEED: &[u8] = callvault_catalog::samples::fixtures::VOICEINFRA;
 
 fn signed(body: &[u8]) -> Vec<(&'static str, String)> {
     vec![voiceinfra_signature(body).expect("dev secret configured")]

@@ -7,7 +7,7 @@ use callvault_verify::HmacSha256Hex;
 use serde_json::json;
 
 const SECRETS: &str = "VOKI_WEBHOOK_SECRETS";
-const SEED: &[u8] = include_bytes!("../../fixtures/voki-call-completed.json");
+const SEED: &[u8] = callvault_catalog::samples::fixtures::VOKI_CALL_COMPLETED;
 
 fn headers(body: &[u8], event: &str, delivery: &str) -> Vec<(&'static str, String)> {
     vec![
