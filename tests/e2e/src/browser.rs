@@ -3,6 +3,7 @@
 //! host name fails to resolve and every other address goes to a closed local port.
 
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,7 +44,10 @@ impl Browser {
     pub async fn start(shots: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(shots)?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        // In a process group of its own, so that dropping the browser ends Chromium too (a
+        // failed test never reaches `close`).
         let driver = Command::new(program("CHROMEDRIVER", "chromedriver"))
+            .process_group(0)
             .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -146,6 +150,9 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

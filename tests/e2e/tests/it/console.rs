@@ -254,8 +254,14 @@ async fn a_person_finds_plays_and_reads_calls_in_a_real_browser() -> anyhow::Res
         .await?
         .click()
         .await?;
-    let bubbles = b.find_all(Locator::Css("ol.chat > li.bubble")).await?;
-    assert_eq!(bubbles.len(), 3);
+    // The conversation page, once it has loaded.
+    let count = browser
+        .until(
+            "const n = document.querySelectorAll('ol.chat > li.bubble').length; return n > 0 ? n : null;",
+            Duration::from_secs(10),
+        )
+        .await?;
+    assert_eq!(count.as_u64(), Some(3));
     let ticks = b.find_all(Locator::Css(".bubble .ticks")).await?;
     let mut shown = Vec::new();
     for tick in &ticks {
