@@ -15,8 +15,8 @@
 //!
 //!     bench-lambda [WARM_DELIVERIES]        (default 1000)
 //!
-//! Needs the release binaries (`cargo build --release -p <webhook>...`), `moto_server` on the
-//! PATH and the development secrets (`dev.env`) in the environment; `make bench-lambda` does all
+//! Needs the release binaries (`cargo build --release -p <webhook>...`), moto (`make venv`)
+//! and the development secrets (`dev.env`) in the environment; `make bench-lambda` sees to all
 //! three.
 
 use std::time::Duration;
