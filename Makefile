@@ -91,8 +91,7 @@ bench: venv-bench
 bench-lambda: venv
 	cargo build --quiet -p callvault-devstack
 	cargo build --release $$(target/debug/callvault-devstack functions | sed 's/^/-p /')
-	set -a; . ./dev.env; set +a; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-	  cargo run --quiet -p callvault-e2e --bin bench-lambda -- $(BENCH_WARM)
+	set -a; . ./dev.env; set +a; cargo run --quiet -p callvault-e2e --bin bench-lambda -- $(BENCH_WARM)
 
 ## bench-load: 2,000 deliveries across the webhooks, 50 at a time, through cargo lambda watch
 ## on the test stack, then one at a time: nothing lost or doubled, and the rate (README).

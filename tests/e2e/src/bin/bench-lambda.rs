@@ -30,6 +30,7 @@ use callvault_store::size::item_size;
 use callvault_store::Item;
 use callvault_testkit::lambda::{function_binary_in, function_url_event, LambdaHarness};
 use callvault_testkit::Emulator;
+use callvault_verify::Keyring;
 use serde_json::{json, Value};
 
 /// Prices used for the cost table: AWS list prices, us-east-1, as of 2026-11-27.
@@ -77,10 +78,15 @@ fn phone_fields(webhook: Webhook) -> &'static [&'static str] {
 const NUMBERS: [&str; 3] = ["+1 (415) 555-0142", "+966 50 123 4567", "+44 20 7946 0958"];
 
 /// The webhook's sample for delivery `n` of a run, with or without phone numbers.
-fn sample(webhook: Webhook, run: &str, n: usize, phones: bool) -> anyhow::Result<Sample> {
-    let keyring = keyring(webhook)?;
+fn sample(
+    keyring: &Keyring,
+    webhook: Webhook,
+    run: &str,
+    n: usize,
+    phones: bool,
+) -> anyhow::Result<Sample> {
     let event = webhook.events()[0];
-    let base = samples::of_event(&keyring, webhook, event, &format!("{run}-{n}"), false)?;
+    let base = samples::of_event(keyring, webhook, event, &format!("{run}-{n}"), false)?;
     let mut body = base.json();
     for (i, pointer) in phone_fields(webhook).iter().enumerate() {
         let (parent, field) = pointer.rsplit_once('/').context("a pointer")?;
@@ -97,7 +103,7 @@ fn sample(webhook: Webhook, run: &str, n: usize, phones: bool) -> anyhow::Result
             }
         }
     }
-    Ok(base.with_body(&body, &keyring)?)
+    Ok(base.with_body(&body, keyring)?)
 }
 
 fn event(sample: &Sample) -> Value {
@@ -211,6 +217,8 @@ async fn run(
         std::env::var(var).with_context(|| format!("{var} is not set: run `make bench-lambda`"))?,
     ));
     let binary = function_binary_in(webhook.name(), "release");
+    // Read once: every delivery of the run is signed with it.
+    let keyring = keyring(webhook)?;
     let run = format!(
         "bench-{}-{}",
         chrono::Utc::now().timestamp_millis(),
@@ -223,7 +231,10 @@ async fn run(
     };
     let deliver = async |harness: &LambdaHarness, n: usize| -> anyhow::Result<Duration> {
         let invocation = harness
-            .invoke(&event(&sample(webhook, &run, n, phones)?), DEADLINE)
+            .invoke(
+                &event(&sample(&keyring, webhook, &run, n, phones)?),
+                DEADLINE,
+            )
             .await?;
         let reply = invocation.reply()?;
         anyhow::ensure!(
