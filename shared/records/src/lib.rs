@@ -13,6 +13,7 @@ pub mod hatif;
 mod merge;
 mod message;
 mod normalized;
+mod payload;
 mod phone;
 pub mod postcall;
 mod provider;

@@ -1,74 +1,66 @@
 //! The Post-Call Webhook API: unsigned (authenticated here by a shared token), never retried,
 //! 10 s timeout, idempotent by `callId`.
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::payload::payload;
 use crate::storable::{self, require_storable};
 use crate::{
     from_json, require_id, CallRecord, CallStatus, Contact, FileRef, ParseError, PhoneNumber,
     Provider, Transcript,
 };
 
-/// The documented payload. Only `callId` is required; unknown fields are kept.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Payload {
-    /// Call id.
-    pub call_id: String,
-    /// Recording file URL.
-    pub recording_uri: Option<String>,
-    /// Transcript file (JSON) URL.
-    pub transcript_uri: Option<String>,
-    /// Extracted caller information.
-    pub caller_details: Option<CallerDetails>,
-    /// AI analysis.
-    pub call_analysis: Option<CallAnalysis>,
-    /// Fields not in the documentation, kept as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+payload! {
+    /// The documented payload. Only `callId` is required; unknown fields are kept.
+    pub struct Payload {
+        /// Call id.
+        "callId" => pub call_id: String,
+        /// Recording file URL.
+        "recordingUri" => pub recording_uri: Option<String>,
+        /// Transcript file (JSON) URL.
+        "transcriptUri" => pub transcript_uri: Option<String>,
+        /// Extracted caller information.
+        "callerDetails" => pub caller_details: Option<CallerDetails>,
+        /// AI analysis.
+        "callAnalysis" => pub call_analysis: Option<CallAnalysis>,
+    }
 }
 
-/// `callerDetails`: name, phone and email are lifted out; every other field is kept as sent.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CallerDetails {
-    /// Caller name.
-    pub name: Option<String>,
-    /// Caller phone, in any written form.
-    pub phone_number: Option<String>,
-    /// Caller email.
-    pub email: Option<String>,
-    /// `scheduledTime`, `address`, `pincode`, `city`, `state`, `country`, `age`, `gender`,
-    /// `occupation`, `company`, `preferredContactMethod`, `bestTimeToCall`, `language`, and
-    /// anything else.
-    #[serde(flatten)]
-    pub rest: Map<String, Value>,
+payload! {
+    /// `callerDetails`: name, phone and email are lifted out; every other field (`scheduledTime`,
+    /// `address`, `pincode`, `city`, `state`, `country`, `age`, `gender`, `occupation`, `company`,
+    /// `preferredContactMethod`, `bestTimeToCall`, `language`, and anything else) is kept in
+    /// `extra` as sent.
+    pub struct CallerDetails {
+        /// Caller name.
+        "name" => pub name: Option<String>,
+        /// Caller phone, in any written form.
+        "phoneNumber" => pub phone_number: Option<String>,
+        /// Caller email.
+        "email" => pub email: Option<String>,
+    }
 }
 
-/// `callAnalysis`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CallAnalysis {
-    /// Summary.
-    pub summary: Option<String>,
-    /// Mood.
-    pub mood: Option<String>,
-    /// Score 0-100 (a number; numeric strings are accepted).
-    pub score: Option<Value>,
-    /// Outcome, e.g. "Appointment Scheduled".
-    pub call_outcome: Option<String>,
-    /// Category.
-    pub classification: Option<String>,
-    /// Interests and needs (object).
-    pub interests_and_needs: Option<Value>,
-    /// Action items (object).
-    pub action_items: Option<Value>,
-    /// Sentiment (object).
-    pub sentiment: Option<Value>,
-    /// Undocumented fields, kept.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+payload! {
+    /// `callAnalysis`.
+    pub struct CallAnalysis {
+        /// Summary.
+        "summary" => pub summary: Option<String>,
+        /// Mood.
+        "mood" => pub mood: Option<String>,
+        /// Score 0-100 (a number; numeric strings are accepted).
+        "score" => pub score: Option<Value>,
+        /// Outcome, e.g. "Appointment Scheduled".
+        "callOutcome" => pub call_outcome: Option<String>,
+        /// Category.
+        "classification" => pub classification: Option<String>,
+        /// Interests and needs (object).
+        "interestsAndNeeds" => pub interests_and_needs: Option<Value>,
+        /// Action items (object).
+        "actionItems" => pub action_items: Option<Value>,
+        /// Sentiment (object).
+        "sentiment" => pub sentiment: Option<Value>,
+    }
 }
 
 /// Parses a raw body. `callId` (part of storage keys) is at most
@@ -127,7 +119,7 @@ pub fn normalize(p: Payload) -> CallRecord {
             name: c.name,
             email: c.email,
             phone,
-            details: c.rest,
+            details: c.extra,
         }
         .non_empty();
     }

@@ -1,9 +1,8 @@
 //! VoiceInfra "call completed" webhook (`X-VoiceInfra-Signature`, bare hex HMAC-SHA256).
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{Map, Value};
 
+use crate::payload::payload;
 use crate::storable;
 use crate::{
     from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, FileRef,
@@ -13,34 +12,32 @@ use crate::{
 /// The header carrying VoiceInfra's signature.
 pub const SIGNATURE_HEADER: &str = "x-voiceinfra-signature";
 
-/// The documented payload. Only `call_id` is required; unknown fields are kept.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Payload {
-    /// Unique identifier for the call.
-    pub call_id: String,
-    /// Caller's number (E.164).
-    pub from_number: Option<String>,
-    /// Called number.
-    pub to_number: Option<String>,
-    /// The AI agent that handled the call.
-    pub agent_id: Option<String>,
-    /// Total duration in seconds.
-    pub duration_seconds: Option<u64>,
-    /// Call start (ISO 8601).
-    pub start_time: Option<DateTime<Utc>>,
-    /// Call end (ISO 8601).
-    pub end_time: Option<DateTime<Utc>>,
-    /// Recording audio URL.
-    pub recording_url: Option<String>,
-    /// Full transcript with speaker labels.
-    pub transcript: Option<String>,
-    /// `answered`, `voicemail` or `failed`.
-    pub call_outcome: Option<String>,
-    /// AI summary.
-    pub summary: Option<String>,
-    /// Fields not in the documentation, kept as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+payload! {
+    /// The documented payload. Only `call_id` is required; unknown fields are kept.
+    pub struct Payload {
+        /// Unique identifier for the call.
+        "call_id" => pub call_id: String,
+        /// Caller's number (E.164).
+        "from_number" => pub from_number: Option<String>,
+        /// Called number.
+        "to_number" => pub to_number: Option<String>,
+        /// The AI agent that handled the call.
+        "agent_id" => pub agent_id: Option<String>,
+        /// Total duration in seconds.
+        "duration_seconds" => pub duration_seconds: Option<u64>,
+        /// Call start (ISO 8601).
+        "start_time" => pub start_time: Option<DateTime<Utc>>,
+        /// Call end (ISO 8601).
+        "end_time" => pub end_time: Option<DateTime<Utc>>,
+        /// Recording audio URL.
+        "recording_url" => pub recording_url: Option<String>,
+        /// Full transcript with speaker labels.
+        "transcript" => pub transcript: Option<String>,
+        /// `answered`, `voicemail` or `failed`.
+        "call_outcome" => pub call_outcome: Option<String>,
+        /// AI summary.
+        "summary" => pub summary: Option<String>,
+    }
 }
 
 /// Documented sample id: the dashboard's "Test" button sends the example payload.

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
+use crate::payload::payload;
 use crate::storable;
 use crate::{
     from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact,
@@ -95,40 +95,36 @@ pub enum Data {
     Customer(CustomerData),
 }
 
-/// Data of `call.*` events.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CallData {
-    /// Call id.
-    pub id: String,
-    /// Voki's status text.
-    pub status: Option<String>,
-    /// Duration in seconds.
-    pub duration_seconds: Option<u64>,
-    /// Department.
-    pub department_id: Option<String>,
-    /// Attendant (human agent).
-    pub attendant_id: Option<String>,
-    /// Customer details.
-    pub customer: Option<CustomerData>,
-    /// Undocumented fields, kept.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+payload! {
+    /// Data of `call.*` events.
+    pub struct CallData {
+        /// Call id.
+        "id" => pub id: String,
+        /// Voki's status text.
+        "status" => pub status: Option<String>,
+        /// Duration in seconds.
+        "duration_seconds" => pub duration_seconds: Option<u64>,
+        /// Department.
+        "department_id" => pub department_id: Option<String>,
+        /// Attendant (human agent).
+        "attendant_id" => pub attendant_id: Option<String>,
+        /// Customer details.
+        "customer" => pub customer: Option<CustomerData>,
+    }
 }
 
-/// A customer, in `call.*` data or as `customer.created` data.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CustomerData {
-    /// Customer id (required for `customer.created`).
-    pub id: Option<String>,
-    /// Name.
-    pub name: Option<String>,
-    /// Email.
-    pub email: Option<String>,
-    /// Phone.
-    pub phone: Option<String>,
-    /// Undocumented fields, kept.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+payload! {
+    /// A customer, in `call.*` data or as `customer.created` data.
+    pub struct CustomerData {
+        /// Customer id (required for `customer.created`).
+        "id" => pub id: Option<String>,
+        /// Name.
+        "name" => pub name: Option<String>,
+        /// Email.
+        "email" => pub email: Option<String>,
+        /// Phone.
+        "phone" => pub phone: Option<String>,
+    }
 }
 
 /// Documented sample ids: a delivery carrying one is the dashboard's "Test" payload.
@@ -381,7 +377,10 @@ mod tests {
             c.phone.and_then(|p| p.e164).as_deref(),
             Some("+5511912345678")
         );
-        assert_eq!(c.details.get("tier"), Some(&Value::from("gold")));
+        assert_eq!(
+            c.details.get("tier"),
+            Some(&serde_json::Value::from("gold"))
+        );
         assert!(!c.test_delivery);
     }
 

@@ -2,66 +2,62 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::duration::parse_hms;
+use crate::payload::payload;
 use crate::storable::{self, require_storable};
 use crate::{
     from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef,
     ParseError, PhoneNumber, Provider, Transcript, Word,
 };
 
-/// The documented payload. Only `callId` is required; unknown fields are kept.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Payload {
-    /// Call id (UUID).
-    pub call_id: String,
-    /// Workspace.
-    pub workspace_id: Option<String>,
-    /// Channel (selects the secret).
-    pub channel_id: Option<String>,
-    /// Integer status; its meanings are not documented, so it is kept raw.
-    pub status: Option<i64>,
-    /// Integer call type; meanings not documented, kept raw in extras.
-    #[serde(rename = "type")]
-    pub call_type: Option<i64>,
-    /// Caller number.
-    pub caller_number: Option<String>,
-    /// Callee number.
-    pub callee_number: Option<String>,
-    /// When the call was picked up.
-    pub pickup_time: Option<DateTime<Utc>>,
-    /// When the call was hung up.
-    pub hangup_time: Option<DateTime<Utc>>,
-    /// Human agent (workspace user) id.
-    pub user_id: Option<String>,
-    /// Human agent name.
-    pub user_name: Option<String>,
-    /// Contact id.
-    pub contact_id: Option<String>,
-    /// Contact number.
-    pub contact_number: Option<String>,
-    /// Talk time as `HH:MM:SS`.
-    pub call_length: Option<String>,
-    /// AI agent id.
-    pub ai_agent_id: Option<String>,
-    /// Recording URL.
-    pub recording_url: Option<String>,
-    /// Transcript with word timings.
-    pub transcription: Option<Transcription>,
-    /// AI summary.
-    pub summary: Option<String>,
-    /// Integer sentiment; meanings not documented, kept raw.
-    pub sentiment: Option<i64>,
-    /// Evaluation criteria results.
-    #[serde(default)]
-    pub evaluation_criteria_result: Vec<Value>,
-    /// When the call record was created.
-    pub creation_time: Option<DateTime<Utc>>,
-    /// Fields not in the documentation, kept as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+payload! {
+    /// The documented payload. Only `callId` is required; unknown fields are kept.
+    pub struct Payload {
+        /// Call id (UUID).
+        "callId" => pub call_id: String,
+        /// Workspace.
+        "workspaceId" => pub workspace_id: Option<String>,
+        /// Channel (selects the secret).
+        "channelId" => pub channel_id: Option<String>,
+        /// Integer status; its meanings are not documented, so it is kept raw.
+        "status" => pub status: Option<i64>,
+        /// Integer call type; meanings not documented, kept raw in extras.
+        "type" => pub call_type: Option<i64>,
+        /// Caller number.
+        "callerNumber" => pub caller_number: Option<String>,
+        /// Callee number.
+        "calleeNumber" => pub callee_number: Option<String>,
+        /// When the call was picked up.
+        "pickupTime" => pub pickup_time: Option<DateTime<Utc>>,
+        /// When the call was hung up.
+        "hangupTime" => pub hangup_time: Option<DateTime<Utc>>,
+        /// Human agent (workspace user) id.
+        "userId" => pub user_id: Option<String>,
+        /// Human agent name.
+        "userName" => pub user_name: Option<String>,
+        /// Contact id.
+        "contactId" => pub contact_id: Option<String>,
+        /// Contact number.
+        "contactNumber" => pub contact_number: Option<String>,
+        /// Talk time as `HH:MM:SS`.
+        "callLength" => pub call_length: Option<String>,
+        /// AI agent id.
+        "aiAgentId" => pub ai_agent_id: Option<String>,
+        /// Recording URL.
+        "recordingUrl" => pub recording_url: Option<String>,
+        /// Transcript with word timings.
+        "transcription" => pub transcription: Option<Transcription>,
+        /// AI summary.
+        "summary" => pub summary: Option<String>,
+        /// Integer sentiment; meanings not documented, kept raw.
+        "sentiment" => pub sentiment: Option<i64>,
+        /// Evaluation criteria results.
+        "evaluationCriteriaResult" => pub evaluation_criteria_result: Vec<Value>,
+        /// When the call record was created.
+        "creationTime" => pub creation_time: Option<DateTime<Utc>>,
+    }
 }
 
 /// Hatif's transcription object.

@@ -3,58 +3,54 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{Map, Value};
 
+use crate::payload::payload;
 use crate::storable::{self, require_storable};
 use crate::{
     from_json, require_id, Direction, FileRef, Location, MessageRecord, MessageStatus, ParseError,
     Provider,
 };
 
-/// The documented payload. `conversationId` and `messageId` are required.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Payload {
-    /// Workspace.
-    pub workspace_id: Option<String>,
-    /// Channel (selects the secret).
-    pub channel_id: Option<String>,
-    /// Conversation.
-    pub conversation_id: String,
-    /// Contact.
-    pub contact_id: Option<String>,
-    /// Message id.
-    pub message_id: String,
-    /// `Inbound` or `Outbound`.
-    pub direction: Option<String>,
-    /// `Text`, `Image`, ...
-    pub message_type: Option<String>,
-    /// Text body.
-    pub body: Option<String>,
-    /// Media URL.
-    pub media_url: Option<String>,
-    /// Media MIME type.
-    pub mime_type: Option<String>,
-    /// `Sent`, `Delivered`, `Read`, `Failed`, ...
-    pub status: Option<String>,
-    /// Sending workspace user.
-    pub sender_user_id: Option<String>,
-    /// Latitude (location messages).
-    pub latitude: Option<f64>,
-    /// Longitude (location messages).
-    pub longitude: Option<f64>,
-    /// Message creation time.
-    pub creation_time: Option<DateTime<Utc>>,
-    /// Billable flag.
-    pub is_billable: Option<bool>,
-    /// Error code.
-    pub error_code: Option<i64>,
-    /// Error reason.
-    pub error_reason: Option<String>,
-    /// Fields not in the documentation, kept as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+payload! {
+    /// The documented payload. `conversationId` and `messageId` are required.
+    pub struct Payload {
+        /// Workspace.
+        "workspaceId" => pub workspace_id: Option<String>,
+        /// Channel (selects the secret).
+        "channelId" => pub channel_id: Option<String>,
+        /// Conversation.
+        "conversationId" => pub conversation_id: String,
+        /// Contact.
+        "contactId" => pub contact_id: Option<String>,
+        /// Message id.
+        "messageId" => pub message_id: String,
+        /// `Inbound` or `Outbound`.
+        "direction" => pub direction: Option<String>,
+        /// `Text`, `Image`, ...
+        "messageType" => pub message_type: Option<String>,
+        /// Text body.
+        "body" => pub body: Option<String>,
+        /// Media URL.
+        "mediaUrl" => pub media_url: Option<String>,
+        /// Media MIME type.
+        "mimeType" => pub mime_type: Option<String>,
+        /// `Sent`, `Delivered`, `Read`, `Failed`, ...
+        "status" => pub status: Option<String>,
+        /// Sending workspace user.
+        "senderUserId" => pub sender_user_id: Option<String>,
+        /// Latitude (location messages).
+        "latitude" => pub latitude: Option<f64>,
+        /// Longitude (location messages).
+        "longitude" => pub longitude: Option<f64>,
+        /// Message creation time.
+        "creationTime" => pub creation_time: Option<DateTime<Utc>>,
+        /// Billable flag.
+        "isBillable" => pub is_billable: Option<bool>,
+        /// Error code.
+        "errorCode" => pub error_code: Option<i64>,
+        /// Error reason.
+        "errorReason" => pub error_reason: Option<String>,
+    }
 }
 
 impl Payload {
