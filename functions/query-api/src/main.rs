@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use callvault_query::Reader;
 use callvault_query_api::QueryApi;
-use callvault_webhook::{config, telemetry, Config};
+use callvault_runtime::{sdk_config, telemetry, Config};
 use lambda_http::{service_fn, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let sdk = config::sdk_config().await;
+    let sdk = sdk_config().await;
     let reader = Reader::from_config(&sdk, &config.table_name, &config.bucket_name);
     reader.warm_up().await?;
     let api = Arc::new(QueryApi::new(reader));

@@ -7,7 +7,7 @@ use callvault_archive::config::{
     copier_from_env, retry_schedule_from_env, table_timeouts, upload_timeouts,
 };
 use callvault_archive::stream::{Archiver, CopierEvent};
-use callvault_webhook::{config, telemetry, time_left, Config};
+use callvault_runtime::{sdk_config, telemetry, time_left, Config};
 use lambda_runtime::{service_fn, LambdaEvent};
 
 /// The template's timeout, for a runtime that passes no real deadline.
@@ -17,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(900);
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let sdk = config::sdk_config().await;
+    let sdk = sdk_config().await;
     let store = config.store(&sdk, table_timeouts()).await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&sdk)

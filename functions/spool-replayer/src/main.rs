@@ -2,15 +2,16 @@
 //! as soon as S3 notifies their arrival (through the spool queue, which retries them) and on
 //! a schedule, so the spool drains by itself once DynamoDB is back.
 
+use callvault_runtime::{sdk_config, telemetry, Config};
+use callvault_webhook::config;
 use callvault_webhook::replay::{handle_replayer, ReplayerEvent};
-use callvault_webhook::{config, telemetry, Config};
 use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let sdk = config::sdk_config().await;
+    let sdk = sdk_config().await;
     let store = config.store(&sdk, config::webhook_timeouts()).await;
     let store = &store;
     lambda_runtime::run(service_fn(

@@ -245,7 +245,7 @@ impl Reader {
     ) -> Result<Page<CallSummary>, QueryError> {
         let page = filter
             .list_query()
-            .page(&self.ddb, &self.table, limit, cursor)
+            .page(self.store.dynamodb(), self.store.table(), limit, cursor)
             .await?;
         let mut items = Vec::with_capacity(page.items.len());
         for item in &page.items {

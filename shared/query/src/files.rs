@@ -88,9 +88,10 @@ impl Reader {
     ) -> Result<FileLink, QueryError> {
         let lifetime = lifetime.min(MAX_LINK_LIFETIME);
         let presigned = self
-            .s3
+            .store
+            .s3()
             .get_object()
-            .bucket(&self.bucket)
+            .bucket(self.store.bucket())
             .key(&file.s3_key)
             .presigned(
                 PresigningConfig::expires_in(lifetime)
@@ -116,9 +117,10 @@ impl Reader {
     ) -> Result<OpenFile, QueryError> {
         let file = self.archived_file(provider, call_id, scope, kind).await?;
         let out = self
-            .s3
+            .store
+            .s3()
             .get_object()
-            .bucket(&self.bucket)
+            .bucket(self.store.bucket())
             .key(&file.s3_key)
             .send()
             .await
@@ -140,9 +142,10 @@ impl Reader {
             return Ok(Vec::new());
         }
         let out = self
-            .s3
+            .store
+            .s3()
             .get_object()
-            .bucket(&self.bucket)
+            .bucket(self.store.bucket())
             .key(&file.s3_key)
             .range(format!("bytes=0-{}", max.saturating_sub(1)))
             .send()

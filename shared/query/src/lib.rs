@@ -26,10 +26,6 @@ use callvault_store::RecordStore;
 /// Reads records and files from one table and bucket.
 #[derive(Debug, Clone)]
 pub struct Reader {
-    ddb: aws_sdk_dynamodb::Client,
-    s3: aws_sdk_s3::Client,
-    table: String,
-    bucket: String,
     store: RecordStore,
 }
 
@@ -41,13 +37,8 @@ impl Reader {
         table: impl Into<String>,
         bucket: impl Into<String>,
     ) -> Self {
-        let (table, bucket) = (table.into(), bucket.into());
         Self {
-            store: RecordStore::new(ddb.clone(), s3.clone(), table.clone(), bucket.clone()),
-            ddb,
-            s3,
-            table,
-            bucket,
+            store: RecordStore::new(ddb, s3, table, bucket),
         }
     }
 

@@ -31,7 +31,7 @@ impl Reader {
         cursor: Option<&str>,
     ) -> Result<Page<MessageRecord>, QueryError> {
         let page = conversation_query(provider, conversation_id)
-            .page(&self.ddb, &self.table, limit, cursor)
+            .page(self.store.dynamodb(), self.store.table(), limit, cursor)
             .await?;
         let mut items = Vec::with_capacity(page.items.len());
         for item in &page.items {

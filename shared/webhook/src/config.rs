@@ -1,4 +1,5 @@
-//! Configuration read from the environment at cold start.
+//! A webhook function's own settings, read at cold start: body limit, client timeouts,
+//! secrets and signing. The table, bucket and SDK configuration come from `callvault_runtime`.
 
 use std::time::Duration;
 
@@ -6,8 +7,6 @@ use anyhow::{bail, Context};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use std::sync::Arc;
-
-use callvault_store::RecordStore;
 
 use crate::adapters::Signing;
 use crate::secrets::Secrets;
@@ -17,69 +16,13 @@ use crate::Budget;
 /// over 48 KiB are kept in S3 rather than in the table. Function URLs cap requests at 6 MB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Settings shared by every webhook function.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// DynamoDB table (`TABLE_NAME`, required).
-    pub table_name: String,
-    /// S3 archive bucket (`BUCKET_NAME`, required).
-    pub bucket_name: String,
-    /// Largest accepted body in bytes (`MAX_BODY_BYTES`).
-    pub max_body_bytes: usize,
-}
-
-impl Config {
-    /// Reads `TABLE_NAME`, `BUCKET_NAME` and `MAX_BODY_BYTES`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let required = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .with_context(|| format!("{name} is not set"))
-        };
-        let table_name = required("TABLE_NAME")?;
-        let bucket_name = required("BUCKET_NAME")?;
-        let max_body_bytes = match std::env::var("MAX_BODY_BYTES") {
-            Ok(v) => v
-                .parse()
-                .with_context(|| format!("MAX_BODY_BYTES={v:?} is not a byte count"))?,
-            Err(_) => DEFAULT_MAX_BODY_BYTES,
-        };
-        Ok(Self {
-            table_name,
-            bucket_name,
-            max_body_bytes,
-        })
-    }
-
-    /// Builds the store with clients bounded by `timeouts`, and makes one request so the
-    /// first delivery finds a warm connection. A table that does not answer is logged, not
-    /// fatal: deliveries are then spooled, which a function that failed to start could not do.
-    pub async fn store(&self, sdk: &SdkConfig, timeouts: TimeoutConfig) -> RecordStore {
-        let store = RecordStore::new(
-            callvault_store::DynamoDbClient::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(sdk)
-                    .timeout_config(timeouts.clone())
-                    .build(),
-            ),
-            callvault_store::S3Client::from_conf(
-                aws_sdk_s3::config::Builder::from(sdk)
-                    .timeout_config(timeouts)
-                    .build(),
-            ),
-            &self.table_name,
-            &self.bucket_name,
-        );
-        match tokio::time::timeout(WARM_UP_TIMEOUT, store.warm_up()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(table = %self.table_name, reason = %e.detail(), "the table did not answer at start; deliveries are spooled until it does")
-            }
-            Err(_) => {
-                tracing::error!(table = %self.table_name, "the table did not answer within {WARM_UP_TIMEOUT:?} at start; deliveries are spooled until it does")
-            }
-        }
-        store
+/// The largest accepted body in bytes: `MAX_BODY_BYTES`, or [`DEFAULT_MAX_BODY_BYTES`].
+pub fn max_body_bytes() -> anyhow::Result<usize> {
+    match std::env::var("MAX_BODY_BYTES") {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("MAX_BODY_BYTES={v:?} is not a byte count")),
+        Err(_) => Ok(DEFAULT_MAX_BODY_BYTES),
     }
 }
 
@@ -92,9 +35,6 @@ pub async fn preload() {
     }
 }
 
-/// How long a cold start waits for its warm-up request.
-const WARM_UP_TIMEOUT: Duration = Duration::from_millis(1000);
-
 /// Timeouts of a webhook function's AWS clients, sized from [`Budget::DEFAULT`]: a
 /// connection or attempt that does not answer is abandoned soon enough for a retry to fit the
 /// store budget, and no operation outlives it.
@@ -104,11 +44,6 @@ pub fn webhook_timeouts() -> TimeoutConfig {
         .operation_attempt_timeout(Duration::from_millis(1500))
         .operation_timeout(Budget::DEFAULT.store)
         .build()
-}
-
-/// The standard AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`).
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
 /// Loads a provider's secrets (see [`Secrets`]), which the function then keeps current.

@@ -10,9 +10,7 @@ mod outcome;
 mod pipeline;
 pub mod replay;
 pub mod secrets;
-pub mod telemetry;
 
 pub use adapter::{Adapter, Ingested, RequestView};
-pub use config::Config;
 pub use outcome::{KeptReason, Outcome};
-pub use pipeline::{accept, kept_headers, serve, time_left, Budget, OnFailure, Webhook};
+pub use pipeline::{accept, kept_headers, serve, Budget, OnFailure, Webhook};

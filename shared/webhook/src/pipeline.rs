@@ -1,6 +1,7 @@
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use callvault_runtime::time_left;
 use callvault_store::size::bounded_headers;
 use callvault_store::{Contribution, Delivery, PutOutcome, RecordStore, StoreError};
 use callvault_verify::{Unverified, Verified, VerifyError};
@@ -86,14 +87,6 @@ pub fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
             })
             .collect(),
     )
-}
-
-/// Time left before an invocation's deadline, which Lambda passes as epoch milliseconds.
-/// `None` for a deadline that had already passed when the invocation arrived: not a real one
-/// (local emulators such as `cargo lambda watch` send a constant).
-pub fn time_left(deadline_epoch_ms: u64) -> Option<Duration> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-    Some(Duration::from_millis(deadline_epoch_ms).checked_sub(now)?).filter(|d| !d.is_zero())
 }
 
 fn remaining(request: &Request) -> Option<Duration> {
@@ -292,17 +285,6 @@ pub async fn serve<A: Adapter>(webhook: Webhook<A>) -> Result<(), lambda_http::E
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deadlines_in_the_past_are_not_real() {
-        assert_eq!(time_left(600_000), None);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .as_millis() as u64;
-        let left = time_left(now + 10_000).expect("in the future");
-        assert!(left > Duration::from_secs(9) && left <= Duration::from_secs(10));
-    }
 
     #[test]
     fn the_budget_fits_the_time_left() {

@@ -6,6 +6,7 @@ pub mod samples;
 pub mod snapshot;
 
 use anyhow::Context;
+use callvault_catalog::{Auth, Webhook};
 use callvault_records::{CallRecord, Normalized, Provider};
 use callvault_store::files::{FileStatus, Files};
 use callvault_store::{schema, RecordStore, Stored};
@@ -258,13 +259,43 @@ pub fn sign(
 
 /// VoiceInfra's signature header for `body`, signed with the dev secret.
 pub fn voiceinfra_signature(body: &[u8]) -> anyhow::Result<(&'static str, String)> {
-    let signature = sign(
-        "VOICEINFRA_WEBHOOK_SECRETS",
-        None,
-        HmacSha256Hex::BARE,
-        body,
-    )?;
-    Ok(("x-voiceinfra-signature", signature))
+    let (_, headers) = authenticate(Webhook::VoiceInfra, None, body)?;
+    headers
+        .into_iter()
+        .next()
+        .context("VoiceInfra deliveries are signed")
+}
+
+/// The URL suffix and headers that authenticate `body` for `webhook` with the dev secrets: its
+/// signature made with the secret for `key` (a Hatif channel) or the default secret, or the
+/// post-call token in the query.
+pub fn authenticate(
+    webhook: Webhook,
+    key: Option<&str>,
+    body: &[u8],
+) -> anyhow::Result<(String, Vec<(&'static str, String)>)> {
+    let var = webhook.secret_var();
+    Ok(match webhook.auth() {
+        Auth::Signature { header, scheme, .. } => {
+            (String::new(), vec![(header, sign(var, key, scheme, body)?)])
+        }
+        Auth::Token => (format!("?token={}", dev_secret(var)?), vec![]),
+    })
+}
+
+/// Every secret and token in the JSON of environment variable `var`, default and per channel.
+pub fn dev_secrets(var: &str) -> anyhow::Result<Vec<String>> {
+    let doc: serde_json::Value = serde_json::from_str(&env(var)?)?;
+    let sets = std::iter::once(&doc["secrets"]).chain(
+        doc["channels"]
+            .as_object()
+            .into_iter()
+            .flat_map(|c| c.values()),
+    );
+    Ok(sets
+        .filter_map(serde_json::Value::as_object)
+        .flat_map(|set| set.values().filter_map(|v| v.as_str().map(str::to_owned)))
+        .collect())
 }
 
 /// The first default value in the JSON of environment variable `var` (a token or secret).

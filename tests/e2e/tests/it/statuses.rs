@@ -1,50 +1,19 @@
 //! Every status of every function, table-driven: 200 kept, 401, 405, 413.
 
-use callvault_e2e::{dev_secret, sign, voiceinfra_signature, Stack};
-use callvault_records::Provider;
-use callvault_verify::HmacSha256Hex;
+use callvault_catalog::Webhook;
+use callvault_e2e::{authenticate, Stack};
 use serde_json::json;
 
-/// How to authenticate a body for each function.
-fn auth(function: &str, body: &[u8]) -> anyhow::Result<(String, Vec<(&'static str, String)>)> {
-    Ok(match function {
-        "voiceinfra" => (String::new(), vec![voiceinfra_signature(body)?]),
-        "hatif-call" | "hatif-whatsapp" => (
-            String::new(),
-            vec![(
-                "x-voxa-signature",
-                sign("HATIF_WEBHOOK_SECRETS", None, HmacSha256Hex::BARE, body)?,
-            )],
-        ),
-        "voki" => (
-            String::new(),
-            vec![(
-                "x-voki-signature",
-                sign(
-                    "VOKI_WEBHOOK_SECRETS",
-                    None,
-                    HmacSha256Hex::SHA256_PREFIXED,
-                    body,
-                )?,
-            )],
-        ),
-        "postcall" => (format!("?token={}", dev_secret("POSTCALL_TOKENS")?), vec![]),
-        other => anyhow::bail!("unknown function {other}"),
-    })
+/// Authenticates `body` for `webhook` with its default dev secret.
+fn auth(webhook: Webhook, body: &[u8]) -> anyhow::Result<(String, Vec<(&'static str, String)>)> {
+    authenticate(webhook, None, body)
 }
-
-const FUNCTIONS: [(&str, Provider); 5] = [
-    ("voiceinfra", Provider::VoiceInfra),
-    ("hatif-call", Provider::Hatif),
-    ("hatif-whatsapp", Provider::Hatif),
-    ("voki", Provider::Voki),
-    ("postcall", Provider::PostCall),
-];
 
 #[tokio::test]
 async fn wrong_methods_get_405() -> anyhow::Result<()> {
     let stack = Stack::from_env().await?;
-    for (function, _) in FUNCTIONS {
+    for w in Webhook::ALL {
+        let function = w.name();
         for method in [
             reqwest::Method::GET,
             reqwest::Method::PUT,
@@ -66,7 +35,8 @@ async fn wrong_methods_get_405() -> anyhow::Result<()> {
 #[tokio::test]
 async fn unauthenticated_bodies_get_401_and_are_stored_nowhere() -> anyhow::Result<()> {
     let stack = Stack::from_env().await?;
-    for (function, provider) in FUNCTIONS {
+    for w in Webhook::ALL {
+        let (function, provider) = (w.name(), w.provider());
         let marker = format!("e2e-401-{function}");
         let body = serde_json::to_vec(
             &json!({"call_id": marker, "callId": marker, "messageId": marker, "conversationId": marker}),
@@ -88,8 +58,9 @@ async fn unauthenticated_bodies_get_401_and_are_stored_nowhere() -> anyhow::Resu
 async fn oversized_bodies_get_413_before_anything_else() -> anyhow::Result<()> {
     let stack = Stack::from_env().await?;
     let big = vec![b' '; 1024 * 1024 + 1];
-    for (function, _) in FUNCTIONS {
-        let (suffix, headers) = auth(function, &big)?;
+    for w in Webhook::ALL {
+        let function = w.name();
+        let (suffix, headers) = auth(w, &big)?;
         let reply = stack
             .post_to(function, &suffix, &headers, big.clone())
             .await?;
@@ -113,7 +84,8 @@ async fn authenticated_bad_bodies_are_kept_raw_and_acknowledged() -> anyhow::Res
         ("wrong shape", b"[1, 2, 3]"),
         ("empty", b""),
     ];
-    for (function, provider) in FUNCTIONS {
+    for w in Webhook::ALL {
+        let (function, provider) = (w.name(), w.provider());
         for (name, case_body) in cases {
             // Make each body unique per function so its kept copy can be found.
             let body = [case_body, format!(" \n{function}").as_bytes()].concat();
@@ -122,7 +94,7 @@ async fn authenticated_bad_bodies_are_kept_raw_and_acknowledged() -> anyhow::Res
             } else {
                 body
             };
-            let (suffix, headers) = auth(function, &body)?;
+            let (suffix, headers) = auth(w, &body)?;
             let (status, reply) = stack
                 .post_to(function, &suffix, &headers, body.clone())
                 .await?;
@@ -145,8 +117,10 @@ async fn authenticated_bad_bodies_are_kept_raw_and_acknowledged() -> anyhow::Res
         }
     }
     let body = serde_json::to_vec(&json!({"event": "call.held", "data": {"id": "x"}}))?;
-    let (suffix, headers) = auth("voki", &body)?;
-    let (status, reply) = stack.post_to("voki", &suffix, &headers, body).await?;
+    let (suffix, headers) = auth(Webhook::Voki, &body)?;
+    let (status, reply) = stack
+        .post_to(Webhook::Voki.name(), &suffix, &headers, body)
+        .await?;
     assert_eq!((status, &reply["status"]), (200, &json!("kept")), "{reply}");
     Ok(())
 }
