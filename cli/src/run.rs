@@ -768,11 +768,11 @@ async fn replay_command(
                 let outcome = if *dry_run {
                     let body = ctx.store.kept_body(&rejected.body).await?;
                     match replay::preview(
-                        &rejected.webhook,
+                        replay::webhook_named(&rejected.webhook)?,
                         &rejected.headers,
                         &rejected.verified(body)?,
                         rejected.received_at,
-                    )? {
+                    ) {
                         Ok(record) => format!("would apply: {record}"),
                         Err(reason) => format!("would stay kept: {reason}"),
                     }

@@ -148,14 +148,14 @@ impl Copier {
                     return self
                         .existing(&target, false)
                         .await?
-                        .ok_or_else(|| CopyError::Storage("the object at the key vanished".into()))
+                        .ok_or_else(|| CopyError::s3("the object at the key vanished"))
                 }
                 Err(e)
                     if e.is_transient()
                         && tries < self.retry.tries
                         && deadline.saturating_duration_since(Instant::now()) > delay * 2 =>
                 {
-                    tracing::warn!(key, tries, error = %e, elapsed_ms = started.elapsed().as_millis() as u64, "copy failed, retrying");
+                    tracing::warn!(key, tries, error = %e.describe(), elapsed_ms = started.elapsed().as_millis() as u64, "copy failed, retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
@@ -239,7 +239,7 @@ impl Copier {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| CopyError::Storage(e.to_string()))?;
+            let chunk = chunk.map_err(CopyError::s3)?;
             size += chunk.len() as u64;
             hasher.update(&chunk);
         }

@@ -1,11 +1,15 @@
 use thiserror::Error;
 
-/// Why a copy failed. [`CopyError::is_transient`] tells whether trying again may help.
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
+/// An error with its causes, as the SDK and other libraries return them.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a copy failed. [`CopyError::is_transient`] tells whether trying again may help. A
+/// stored or logged description is the whole chain of causes ([`CopyError::describe`]).
+#[derive(Debug, Error)]
 pub enum CopyError {
     /// The URL is not a valid URL.
-    #[error("invalid source URL: {0}")]
-    InvalidUrl(String),
+    #[error("invalid source URL")]
+    InvalidUrl(#[source] url::ParseError),
     /// The SSRF policy refused the URL, an address or a redirect; nothing was sent there.
     #[error("refused: {0}")]
     Refused(String),
@@ -29,12 +33,13 @@ pub enum CopyError {
     /// The source timed out or stalled.
     #[error("source timed out")]
     Timeout,
-    /// Connection failure, reset, or a broken body stream.
-    #[error("network error: {0}")]
-    Network(String),
+    /// Connection failure, reset, or a broken body stream. The cause never carries the URL
+    /// (its query string may hold the provider's access token).
+    #[error("network error")]
+    Network(#[source] reqwest::Error),
     /// S3 refused or failed.
-    #[error("archive bucket error: {0}")]
-    Storage(String),
+    #[error("archive bucket error")]
+    Storage(#[source] BoxError),
 }
 
 impl CopyError {
@@ -48,7 +53,21 @@ impl CopyError {
         }
     }
 
-    pub(crate) fn s3<E: std::error::Error + 'static>(err: E) -> Self {
-        Self::Storage(aws_sdk_s3::error::DisplayErrorContext(err).to_string())
+    /// An S3 (or upload bookkeeping) failure.
+    pub(crate) fn s3<E: Into<BoxError>>(err: E) -> Self {
+        Self::Storage(err.into())
+    }
+
+    /// The error and each of its causes, `: `-separated: what is stored with a failed file
+    /// and logged.
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut current = std::error::Error::source(self);
+        while let Some(e) = current {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            current = e.source();
+        }
+        text
     }
 }

@@ -139,7 +139,7 @@ impl HttpSource {
             .read_timeout(policy.read_timeout)
             .timeout(policy.total_timeout)
             .build()
-            .map_err(|e| CopyError::Network(e.to_string()))?;
+            .map_err(CopyError::Network)?;
         Ok(Self { client, policy })
     }
 
@@ -158,14 +158,14 @@ impl HttpSource {
         if err.is_timeout() {
             return CopyError::Timeout;
         }
-        CopyError::Network(error_chain(&err.without_url()))
+        CopyError::Network(err.without_url())
     }
 
     /// Sends the GET and checks status and declared size; the body is not read yet. The
     /// whole download (connect to last byte) must finish within `timeout` (and the policy's
     /// total timeout).
     pub async fn open(&self, source_url: &str, timeout: Duration) -> Result<Download, CopyError> {
-        let url = Url::parse(source_url).map_err(|e| CopyError::InvalidUrl(e.to_string()))?;
+        let url = Url::parse(source_url).map_err(CopyError::InvalidUrl)?;
         self.policy.check_url(&url)?;
         let response = self
             .client
@@ -203,18 +203,6 @@ impl HttpSource {
             content_type,
         })
     }
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut current = err.source();
-    while let Some(e) = current {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        current = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -356,7 +356,7 @@ fn apply(
                     "the copy did not finish within the {} s it had",
                     budget.as_secs()
                 ),
-                e => e.to_string(),
+                e => e.describe(),
             });
             match schedule.delay_after(state.attempts) {
                 Some(delay) if e.is_transient() => {

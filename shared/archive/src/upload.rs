@@ -96,13 +96,13 @@ pub(crate) async fn put_tags(
             .key(key)
             .value(value)
             .build()
-            .map_err(|e| CopyError::Storage(e.to_string()))
+            .map_err(CopyError::s3)
     };
     let tagging = Tagging::builder()
         .tag_set(tag(TAG_SHA256, sha256.to_owned())?)
         .tag_set(tag(TAG_SIZE, size.to_string())?)
         .build()
-        .map_err(|e| CopyError::Storage(e.to_string()))?;
+        .map_err(CopyError::s3)?;
     target
         .s3
         .put_object_tagging()
@@ -280,7 +280,7 @@ impl Multipart {
             .map_err(CopyError::s3)?;
         let upload_id = out
             .upload_id
-            .ok_or_else(|| CopyError::Storage("no upload id".into()))?;
+            .ok_or_else(|| CopyError::s3("S3 returned no upload id"))?;
         Ok(Self {
             s3: target.s3.clone(),
             bucket: target.bucket.to_owned(),
@@ -296,13 +296,12 @@ impl Multipart {
     /// Starts uploading one part once a slot is free; fails early if an earlier part failed.
     async fn send(&mut self, part: bytes::Bytes) -> Result<(), CopyError> {
         while let Some(done) = self.tasks.try_join_next() {
-            self.done
-                .push(done.map_err(|e| CopyError::Storage(e.to_string()))??);
+            self.done.push(done.map_err(CopyError::s3)??);
         }
         let permit = Arc::clone(&self.slots)
             .acquire_owned()
             .await
-            .map_err(|e| CopyError::Storage(e.to_string()))?;
+            .map_err(CopyError::s3)?;
         let number = self.next_part;
         self.next_part += 1;
         let (s3, bucket, key, upload_id) = (
@@ -336,7 +335,7 @@ impl Multipart {
     async fn finish(&mut self) -> Result<Option<usize>, CopyError> {
         let mut parts = std::mem::take(&mut self.done);
         while let Some(done) = self.tasks.join_next().await {
-            parts.push(done.map_err(|e| CopyError::Storage(e.to_string()))??);
+            parts.push(done.map_err(CopyError::s3)??);
         }
         parts.sort_by_key(|p| p.part_number);
         let count = parts.len();

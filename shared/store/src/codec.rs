@@ -196,7 +196,7 @@ impl Stored {
             item.insert(FILES_PENDING.into(), AttributeValue::Bool(true));
         }
         let received_at = DateTime::parse_from_rfc3339(&self.received_at)
-            .map_err(|e| StoreError::Corrupt(format!("received_at: {e}")))?
+            .map_err(|e| StoreError::malformed("received_at", e))?
             .with_timezone(&Utc);
         add_index_attributes(&mut item, &self.record, received_at, &self.files)?;
         Ok(item)

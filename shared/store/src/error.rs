@@ -147,6 +147,15 @@ pub enum StoreError {
     /// A stored item is not in the expected shape.
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
+    /// A stored value could not be read back.
+    #[error("{what} is malformed")]
+    Malformed {
+        /// Which value, e.g. `spooled delivery <key>`.
+        what: String,
+        /// Why it could not be read.
+        #[source]
+        source: BoxError,
+    },
     /// Too many concurrent writers kept changing the same record.
     #[error("record {0} changed concurrently too often")]
     Contention(String),
@@ -197,6 +206,17 @@ impl StoreError {
         }
     }
 
+    /// A stored value (`what`) that could not be read back.
+    pub fn malformed<E>(what: impl Into<String>, err: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::Malformed {
+            what: what.into(),
+            source: Box::new(err),
+        }
+    }
+
     /// What kind of request failure this is, for request failures.
     pub fn kind(&self) -> Option<FailureKind> {
         match self {
@@ -212,7 +232,7 @@ impl StoreError {
     pub fn is_permanent(&self) -> bool {
         match self {
             Self::Request { kind, .. } => kind.is_permanent(),
-            Self::Unstorable(_) | Self::Item(_) | Self::Corrupt(_) => true,
+            Self::Unstorable(_) | Self::Item(_) | Self::Corrupt(_) | Self::Malformed { .. } => true,
             Self::Contention(_) | Self::Deadline(_) => false,
         }
     }

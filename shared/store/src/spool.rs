@@ -39,7 +39,7 @@ impl SpooledDelivery {
     pub fn verified(&self) -> Result<Verified, StoreError> {
         let body = base64::engine::general_purpose::STANDARD
             .decode(&self.body_base64)
-            .map_err(|e| StoreError::Corrupt(format!("spooled body: {e}")))?;
+            .map_err(|e| StoreError::malformed("spooled body", e))?;
         let auth: Authentication = self.authentication.parse().map_err(StoreError::Corrupt)?;
         let scope: Option<Scope> = self
             .scope
@@ -70,7 +70,8 @@ impl RecordStore {
             delivery.received_at.format("%H%M%S%.3f"),
             &delivery.body_sha256()[..16]
         );
-        let json = serde_json::to_vec(&spooled).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_vec(&spooled)
+            .map_err(|e| StoreError::local(Service::S3, "PutObject", e))?;
         self.put_object(&key, json, "application/json").await?;
         Ok(key)
     }
@@ -121,7 +122,7 @@ impl RecordStore {
             .into_bytes();
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("spooled delivery {key}: {e}")))
+            .map_err(|e| StoreError::malformed(format!("spooled delivery {key}"), e))
     }
 
     /// Removes a spooled delivery once it has been applied (or kept).

@@ -53,21 +53,23 @@ fn header_map(headers: &[(String, String)]) -> HeaderMap {
         .collect()
 }
 
-fn webhook(name: &str) -> Result<Webhook, StoreError> {
+/// The webhook a kept or spooled delivery names; an unknown name means the stored item is
+/// corrupt.
+pub fn webhook_named(name: &str) -> Result<Webhook, StoreError> {
     Webhook::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("unknown webhook `{name}`")))
 }
 
 /// Re-ingests one kept delivery through the adapter of `webhook` (never spooling again).
 pub async fn reingest(
     store: &RecordStore,
-    webhook_name: &str,
+    webhook: Webhook,
     headers: &[(String, String)],
     verified: &Verified,
     received_at: DateTime<Utc>,
-) -> Result<Outcome, StoreError> {
+) -> Outcome {
     let headers = &header_map(headers);
     let report = OnFailure::Report;
-    let (outcome, _) = match webhook(webhook_name)? {
+    let (outcome, _) = match webhook {
         Webhook::VoiceInfra => {
             accept::<VoiceInfra>(store, headers, verified, received_at, report).await
         }
@@ -82,17 +84,17 @@ pub async fn reingest(
             accept::<PostCall>(store, headers, verified, received_at, report).await
         }
     };
-    Ok(outcome)
+    outcome
 }
 
 /// What a kept delivery would become if applied now, without writing anything: its event
 /// type and record (`call.completed voki/<id>`), or why it would be kept again.
 pub fn preview(
-    webhook_name: &str,
+    webhook: Webhook,
     headers: &[(String, String)],
     verified: &Verified,
     received_at: DateTime<Utc>,
-) -> Result<Result<String, ParseError>, StoreError> {
+) -> Result<String, ParseError> {
     fn parse<A: Adapter>(
         headers: &HeaderMap,
         verified: &Verified,
@@ -108,13 +110,13 @@ pub fn preview(
         Ok(format!("{} {pk} {sk}", ingested.event_type))
     }
     let headers = &header_map(headers);
-    Ok(match webhook(webhook_name)? {
+    match webhook {
         Webhook::VoiceInfra => parse::<VoiceInfra>(headers, verified, received_at),
         Webhook::HatifCall => parse::<HatifCall>(headers, verified, received_at),
         Webhook::HatifWhatsApp => parse::<HatifWhatsApp>(headers, verified, received_at),
         Webhook::Voki => parse::<Voki>(headers, verified, received_at),
         Webhook::PostCall => parse::<PostCall>(headers, verified, received_at),
-    })
+    }
 }
 
 /// Applies one kept delivery again; once applied it leaves the kept deliveries (one still
@@ -126,12 +128,12 @@ pub async fn replay_kept(
     let body = store.kept_body(&rejected.body).await?;
     let outcome = reingest(
         store,
-        &rejected.webhook,
+        webhook_named(&rejected.webhook)?,
         &rejected.headers,
         &rejected.verified(body)?,
         rejected.received_at,
     )
-    .await?;
+    .await;
     if matches!(outcome, Outcome::Accepted(_)) {
         store.delete_item(&rejected.pk, &rejected.sk).await?;
     }
@@ -147,12 +149,12 @@ pub async fn replay_spooled(store: &RecordStore, key: &str) -> Result<Option<Out
     };
     let outcome = reingest(
         store,
-        &spooled.webhook,
+        webhook_named(&spooled.webhook)?,
         &spooled.headers,
         &spooled.verified()?,
         spooled.received_at,
     )
-    .await?;
+    .await;
     match outcome {
         Outcome::StorageFailed(error) => Err(error),
         outcome => {
