@@ -7,6 +7,7 @@ VENV := .venv
 VENV_INFRA := .venv-infra
 VENV_CHECKOV := .venv-checkov
 VENV_BENCH := .venv-bench
+TOOLS := .tools
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 # The test stack's ports (its emulator on 4567, not `make dev`'s 4566).
@@ -114,9 +115,16 @@ fuzz:
 fmt:
 	cargo fmt --all
 
-lint:
+## lint: rustfmt, clippy (warnings are errors) and cargo-machete (no unused dependencies).
+lint: $(TOOLS)/bin/cargo-machete
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(TOOLS)/bin/cargo-machete
+
+## cargo-machete (unused dependencies, for `make lint`), built once into .tools: a debug
+## build, which takes under a minute and checks the workspace in seconds.
+$(TOOLS)/bin/cargo-machete:
+	cargo install --debug --locked --quiet --root $(TOOLS) cargo-machete --version 0.9.2
 
 ## lint-infra: the OpenAPI document, cfn-lint (template and its translation), sam validate --lint,
 ## checkov, self-test.
@@ -140,4 +148,4 @@ deploy: venv venv-infra
 	scripts/deploy.sh
 
 clean:
-	rm -rf target .aws-sam $(VENV) $(VENV_INFRA) $(VENV_CHECKOV)
+	rm -rf target .aws-sam $(VENV) $(VENV_INFRA) $(VENV_CHECKOV) $(VENV_BENCH) $(TOOLS)
