@@ -264,7 +264,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             err.flush()?;
             let mut left = args.count;
             let mut first = true;
-            tail::follow(ctx.store.dynamodb(), &streams, &ctx.target.table, |line| {
+            tail::follow(ctx.store.dynamodb(), streams, &ctx.target.table, |line| {
                 if args.provider.is_some_and(|p| p.as_str() != line.provider)
                     || (!args.outcome.is_empty() && !args.outcome.contains(&line.kind))
                 {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context;
-use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::AttributeValue;
+use callvault_store::follow::{StartAt, StreamFollower};
 use serde::Serialize;
 
 /// What a followed write was.
@@ -97,69 +98,29 @@ pub fn line_of(image: &HashMap<String, AttributeValue>) -> Option<Line> {
 /// returns `false`.
 pub async fn follow(
     ddb: &aws_sdk_dynamodb::Client,
-    streams: &aws_sdk_dynamodbstreams::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
     table: &str,
     mut emit: impl FnMut(Line) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
-    let description = ddb
-        .describe_table()
-        .table_name(table)
-        .send()
+    let mut stream = StreamFollower::new(ddb, streams, table, StartAt::Now)
         .await
-        .with_context(|| format!("reading table {table}"))?;
-    let stream = description
-        .table
-        .and_then(|t| t.latest_stream_arn)
+        .map_err(|e| anyhow::anyhow!("reading table {table}: {}", e.detail()))?
         .with_context(|| format!("table {table} has no stream"))?;
-    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
-    let mut first = true;
     loop {
-        let shards = streams
-            .describe_stream()
-            .stream_arn(&stream)
-            .send()
-            .await?
-            .stream_description
-            .and_then(|d| d.shards)
-            .unwrap_or_default();
-        for shard in shards {
-            let Some(id) = shard.shard_id else { continue };
-            if let std::collections::hash_map::Entry::Vacant(slot) = iterators.entry(id) {
-                // Shards open when tail starts: from now on; shards that open later: whole.
-                let kind = if first {
-                    ShardIteratorType::Latest
-                } else {
-                    ShardIteratorType::TrimHorizon
-                };
-                let iterator = streams
-                    .get_shard_iterator()
-                    .stream_arn(&stream)
-                    .shard_id(slot.key())
-                    .shard_iterator_type(kind)
-                    .send()
-                    .await?
-                    .shard_iterator;
-                slot.insert(iterator);
-            }
-        }
-        first = false;
-        for iterator in iterators.values_mut() {
-            let Some(current) = iterator.clone() else {
-                continue;
-            };
-            let out = streams.get_records().shard_iterator(current).send().await?;
-            for record in out.records.unwrap_or_default() {
-                let line = record
-                    .dynamodb
-                    .and_then(|change| change.new_image)
-                    .and_then(|image| line_of(&image));
-                if let Some(line) = line {
-                    if !emit(line)? {
-                        return Ok(());
-                    }
+        for record in stream
+            .poll()
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail()))?
+        {
+            let line = record
+                .dynamodb
+                .and_then(|change| change.new_image)
+                .and_then(|image| line_of(&image));
+            if let Some(line) = line {
+                if !emit(line)? {
+                    return Ok(());
                 }
             }
-            *iterator = out.next_shard_iterator;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

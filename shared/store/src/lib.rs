@@ -16,6 +16,8 @@ mod codec;
 mod delivery;
 mod error;
 pub mod files;
+#[cfg(feature = "follow")]
+pub mod follow;
 pub mod index;
 mod ingest;
 mod item;

@@ -1,4 +1,7 @@
-use callvault_records::{Normalized, ParseError, Provider};
+use std::future::Future;
+
+use aws_config::SdkConfig;
+use callvault_records::{Normalized, ParseError};
 use callvault_verify::{Scope, Unverified, Verified, VerifyError};
 use chrono::{DateTime, Utc};
 use lambda_http::http::HeaderMap;
@@ -36,11 +39,13 @@ pub struct Ingested {
 }
 
 /// One provider's webhook: how it authenticates and how its body becomes a record.
-pub trait Adapter: Send + Sync + 'static {
-    /// The provider this adapter serves.
-    const PROVIDER: Provider;
-    /// The webhook (function) name, stored with kept deliveries so replay finds the adapter.
-    const WEBHOOK: &'static str;
+pub trait Adapter: Send + Sync + Sized + 'static {
+    /// The webhook this adapter serves; its name is stored with kept deliveries so replay
+    /// finds the adapter.
+    const WEBHOOK: callvault_catalog::Webhook;
+
+    /// Loads what it authenticates with (its webhook's secret), at cold start.
+    fn load(sdk: &SdkConfig) -> impl Future<Output = anyhow::Result<Self>> + Send;
 
     /// The secrets it authenticates with, when it has any (not when unsigned deliveries are
     /// allowed): the pipeline reads them again when a delivery matches none.

@@ -1,14 +1,17 @@
 //! The provider adapters: one per webhook function.
 
-use callvault_records::{hatif, postcall, voiceinfra, voki, Normalized, ParseError, Provider};
 use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use callvault_catalog::Webhook;
+use callvault_records::{hatif, postcall, voiceinfra, voki, Normalized, ParseError};
 
 use callvault_verify::{HmacSha256Hex, Scope, SharedToken, Unverified, Verified, VerifyError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::secrets::Secrets;
-use crate::{Adapter, Ingested, RequestView};
+use crate::{config, Adapter, Ingested, RequestView};
 
 /// How a provider whose secret is optional authenticates: with a keyring, or (only when the
 /// operator set `ALLOW_UNSIGNED` and configured no secret) not at all.
@@ -74,8 +77,13 @@ fn hatif_scope(verified: &Verified) -> Option<Scope> {
 pub struct VoiceInfra(pub Signing);
 
 impl Adapter for VoiceInfra {
-    const WEBHOOK: &'static str = "voiceinfra";
-    const PROVIDER: Provider = Provider::VoiceInfra;
+    const WEBHOOK: Webhook = Webhook::VoiceInfra;
+
+    async fn load(sdk: &SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self(
+            config::signing(sdk, Self::WEBHOOK.secret_var()).await?,
+        ))
+    }
 
     fn secrets(&self) -> Option<&Arc<Secrets>> {
         self.0.secrets()
@@ -115,8 +123,13 @@ impl Adapter for VoiceInfra {
 pub struct HatifCall(pub Signing);
 
 impl Adapter for HatifCall {
-    const WEBHOOK: &'static str = "hatif-call";
-    const PROVIDER: Provider = Provider::Hatif;
+    const WEBHOOK: Webhook = Webhook::HatifCall;
+
+    async fn load(sdk: &SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self(
+            config::signing(sdk, Self::WEBHOOK.secret_var()).await?,
+        ))
+    }
 
     fn secrets(&self) -> Option<&Arc<Secrets>> {
         self.0.secrets()
@@ -168,8 +181,13 @@ fn hatif_authenticate(
 pub struct HatifWhatsApp(pub Signing);
 
 impl Adapter for HatifWhatsApp {
-    const WEBHOOK: &'static str = "hatif-whatsapp";
-    const PROVIDER: Provider = Provider::Hatif;
+    const WEBHOOK: Webhook = Webhook::HatifWhatsApp;
+
+    async fn load(sdk: &SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self(
+            config::signing(sdk, Self::WEBHOOK.secret_var()).await?,
+        ))
+    }
 
     fn secrets(&self) -> Option<&Arc<Secrets>> {
         self.0.secrets()
@@ -214,8 +232,13 @@ impl Adapter for HatifWhatsApp {
 pub struct Voki(pub Arc<Secrets>);
 
 impl Adapter for Voki {
-    const WEBHOOK: &'static str = "voki";
-    const PROVIDER: Provider = Provider::Voki;
+    const WEBHOOK: Webhook = Webhook::Voki;
+
+    async fn load(sdk: &SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self(
+            config::secrets(sdk, Self::WEBHOOK.secret_var()).await?,
+        ))
+    }
 
     fn secrets(&self) -> Option<&Arc<Secrets>> {
         Some(&self.0)
@@ -264,8 +287,13 @@ impl Adapter for Voki {
 pub struct PostCall(pub Arc<Secrets>);
 
 impl Adapter for PostCall {
-    const WEBHOOK: &'static str = "postcall";
-    const PROVIDER: Provider = Provider::PostCall;
+    const WEBHOOK: Webhook = Webhook::PostCall;
+
+    async fn load(sdk: &SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self(
+            config::secrets(sdk, Self::WEBHOOK.secret_var()).await?,
+        ))
+    }
 
     fn secrets(&self) -> Option<&Arc<Secrets>> {
         Some(&self.0)

@@ -1,7 +1,7 @@
 //! The request pipeline every provider function runs: method and size limits,
 //! authentication, normalization, idempotent storage, and one mapping of outcomes to HTTP
 //! statuses ([`Outcome`]). Each function's `main.rs` picks an adapter from [`adapters`] and
-//! calls [`serve`].
+//! calls [`run`].
 
 mod adapter;
 pub mod adapters;
@@ -13,4 +13,4 @@ pub mod secrets;
 
 pub use adapter::{Adapter, Ingested, RequestView};
 pub use outcome::{KeptReason, Outcome};
-pub use pipeline::{accept, kept_headers, serve, Budget, OnFailure, Webhook};
+pub use pipeline::{accept, kept_headers, run, serve, Budget, OnFailure, Webhook};

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use callvault_runtime::time_left;
+use callvault_runtime::{sdk_config, telemetry, time_left, Config};
 use callvault_store::size::bounded_headers;
 use callvault_store::{Contribution, Delivery, PutOutcome, RecordStore, StoreError};
 use callvault_verify::{Unverified, Verified, VerifyError};
@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
+use crate::config;
 use crate::outcome::KeptReason;
 use crate::secrets::Reason;
 use crate::{Adapter, Outcome, RequestView};
@@ -116,7 +117,7 @@ impl<A: Adapter> Webhook<A> {
         let budget = remaining(&request).map_or(self.budget, |r| self.budget.within(r));
         let (outcome, delivery_id) = self.process(&request, budget).await;
         log(
-            A::PROVIDER.as_str(),
+            A::WEBHOOK.provider().as_str(),
             &outcome,
             delivery_id.as_deref(),
             started,
@@ -185,8 +186,8 @@ pub async fn accept<A: Adapter>(
 ) -> (Outcome, Option<String>) {
     let delivery = Delivery {
         verified,
-        provider: A::PROVIDER,
-        webhook: A::WEBHOOK,
+        provider: A::WEBHOOK.provider(),
+        webhook: A::WEBHOOK.name(),
         received_at,
         headers: kept_headers(headers),
     };
@@ -233,11 +234,11 @@ pub async fn accept<A: Adapter>(
                 .unwrap_or(Err(StoreError::Deadline(budget.spool)));
             match spooled {
                 Ok(key) => {
-                    tracing::warn!(provider = A::PROVIDER.as_str(), spool_key = %key, reason = %error.detail(), "storage failed; delivery spooled for replay");
+                    tracing::warn!(provider = A::WEBHOOK.provider().as_str(), spool_key = %key, reason = %error.detail(), "storage failed; delivery spooled for replay");
                     Outcome::Spooled(error)
                 }
                 Err(spool_error) => {
-                    tracing::error!(provider = A::PROVIDER.as_str(), reason = %spool_error.detail(), "spooling failed too");
+                    tracing::error!(provider = A::WEBHOOK.provider().as_str(), reason = %spool_error.detail(), "spooling failed too");
                     Outcome::StorageFailed(error)
                 }
             }
@@ -270,6 +271,21 @@ fn log(provider: &str, outcome: &Outcome, delivery_id: Option<&str>, started: In
             provider, delivery_id, outcome = label, status, latency_ms, reason = %outcome.message(), "delivery"
         ),
     }
+}
+
+/// A webhook function's whole `main`: JSON logs, its settings, then its secrets, the table's
+/// warm-up and the parsers' metadata (independent, so all at once), then [`serve`].
+pub async fn run<A: Adapter>() -> Result<(), lambda_http::Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let max_body_bytes = config::max_body_bytes()?;
+    let sdk = sdk_config().await;
+    let (adapter, store, ()) = tokio::join!(
+        A::load(&sdk),
+        config.store(&sdk, config::webhook_timeouts()),
+        config::preload()
+    );
+    serve(Webhook::new(adapter?, store, max_body_bytes)).await
 }
 
 /// Runs `webhook` as the Lambda function's handler until the runtime stops.

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::AttributeValue;
 use callvault_archive::stream::{BatchResponse, Change, ScheduledEvent, StreamEvent, StreamRecord};
+use callvault_store::follow::{StartAt, StreamFollower};
 use callvault_store::schema::FILES_PENDING;
 use callvault_store::RecordStore;
 use serde_json::{json, Value};
@@ -70,61 +71,34 @@ pub async fn run(
     let invoke_url = format!("{invoke_base}/recording-copier/invocations");
     let replayer_url = format!("{invoke_base}/spool-replayer/invocations");
     let mut last_sweep = Instant::now();
-    let table_desc = ddb.describe_table().table_name(table).send().await?;
-    let stream_arn = table_desc
-        .table
-        .and_then(|t| t.latest_stream_arn)
+    let mut stream = StreamFollower::new(&ddb, streams, table, StartAt::Oldest)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.detail()))?
         .context("the table has no stream")?;
-    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
-    println!("pumping {stream_arn} to {invoke_url}");
+    println!("pumping {} to {invoke_url}", stream.arn());
     loop {
-        let shards = streams
-            .describe_stream()
-            .stream_arn(&stream_arn)
-            .send()
-            .await?
-            .stream_description
-            .and_then(|d| d.shards)
-            .unwrap_or_default();
-        for shard in shards {
-            let Some(id) = shard.shard_id else { continue };
-            if let std::collections::hash_map::Entry::Vacant(slot) = iterators.entry(id) {
-                let it = streams
-                    .get_shard_iterator()
-                    .stream_arn(&stream_arn)
-                    .shard_id(slot.key())
-                    .shard_iterator_type(ShardIteratorType::TrimHorizon)
-                    .send()
-                    .await?
-                    .shard_iterator;
-                slot.insert(it);
-            }
-        }
         let mut batch = StreamEvent::default();
-        for iterator in iterators.values_mut() {
-            let Some(current) = iterator.clone() else {
+        for record in stream
+            .poll()
+            .await
+            .map_err(|e| anyhow::anyhow!(e.detail()))?
+        {
+            let Some(change) = record.dynamodb else {
                 continue;
             };
-            let out = streams.get_records().shard_iterator(current).send().await?;
-            for record in out.records.unwrap_or_default() {
-                let Some(change) = record.dynamodb else {
-                    continue;
-                };
-                let pending = change
-                    .new_image
-                    .as_ref()
-                    .and_then(|i| i.get(FILES_PENDING))
-                    .is_some_and(|v| v.as_bool().is_ok_and(|b| *b));
-                if pending {
-                    batch.records.push(StreamRecord {
-                        dynamodb: Change {
-                            keys: key_json(&change.keys.unwrap_or_default()),
-                            sequence_number: change.sequence_number,
-                        },
-                    });
-                }
+            let pending = change
+                .new_image
+                .as_ref()
+                .and_then(|i| i.get(FILES_PENDING))
+                .is_some_and(|v| v.as_bool().is_ok_and(|b| *b));
+            if pending {
+                batch.records.push(StreamRecord {
+                    dynamodb: Change {
+                        keys: key_json(&change.keys.unwrap_or_default()),
+                        sequence_number: change.sequence_number,
+                    },
+                });
             }
-            *iterator = out.next_shard_iterator;
         }
         if !batch.records.is_empty() {
             let count = batch.records.len();
