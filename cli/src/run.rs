@@ -13,6 +13,7 @@ use callvault_store::{DynamoDbClient, RecordStore, S3Client};
 use callvault_verify::Keyring;
 use chrono::{DateTime, Utc};
 use clap::CommandFactory;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -95,16 +96,28 @@ impl Context {
 
 /// Reads one page, or every page (`--all`), handing each to `show` as it arrives (as one
 /// page at the end in JSON, which is one document).
-async fn pages<T, F, Fut>(
+async fn pages<T: Serialize, F, Fut>(
     paging: &Paging,
     format: Output,
+    (out, err): (&mut impl Write, &mut impl Write),
     mut read: F,
-    mut show: impl FnMut(&Page<T>, bool) -> std::io::Result<()>,
+    grid: impl Fn(&[T]) -> Grid,
 ) -> anyhow::Result<()>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<Page<T>, QueryError>>,
 {
+    let mut show = |page: &Page<T>, first| {
+        output::write_list(
+            out,
+            err,
+            format,
+            &page.items,
+            page.cursor.as_deref(),
+            &grid,
+            first,
+        )
+    };
     let mut page = read(paging.cursor.clone()).await?;
     let mut first = true;
     // Without --all the cursor stays on the page, to be printed.
@@ -293,6 +306,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             pages(
                 &list.paging,
                 format,
+                (&mut out, &mut err),
                 |cursor| {
                     let (reader, filter) = (&reader, &filter);
                     async move {
@@ -301,17 +315,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             .await
                     }
                 },
-                |page, first| {
-                    output::write_list(
-                        &mut out,
-                        &mut err,
-                        format,
-                        &page.items,
-                        page.cursor.as_deref(),
-                        |c| output::calls_grid(&style, c),
-                        first,
-                    )
-                },
+                |c| output::calls_grid(&style, c),
             )
             .await?;
         }
@@ -330,6 +334,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             pages(
                 &list.paging,
                 format,
+                (&mut out, &mut err),
                 |cursor| {
                     let reader = &reader;
                     async move {
@@ -343,17 +348,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             .await
                     }
                 },
-                |page, first| {
-                    output::write_list(
-                        &mut out,
-                        &mut err,
-                        format,
-                        &page.items,
-                        page.cursor.as_deref(),
-                        |m| output::messages_grid(&style, m),
-                        first,
-                    )
-                },
+                |m| output::messages_grid(&style, m),
             )
             .await?;
         }

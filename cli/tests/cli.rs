@@ -6,7 +6,7 @@ use std::process::Output;
 use callvault_records::Provider;
 use callvault_store::files::FileStatus;
 use callvault_testkit::dataset::{recording_content, Dataset, BUSY_CONVERSATION};
-use callvault_testkit::Emulator;
+use callvault_testkit::{client_command, Emulator};
 
 struct Cli<'a> {
     endpoint: &'a str,
@@ -14,21 +14,9 @@ struct Cli<'a> {
 
 impl Cli<'_> {
     fn run(&self, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_callvault"))
-            .args([
-                "--table",
-                "calls",
-                "--bucket",
-                "archive",
-                "--endpoint-url",
-                self.endpoint,
-            ])
+        client_command(env!("CARGO_BIN_EXE_callvault"), self.endpoint)
+            .args(["--table", "calls", "--bucket", "archive"])
             .args(args)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
             .output()
             .expect("callvault runs")
     }
@@ -379,12 +367,9 @@ async fn a_stack_is_found_by_its_outputs() -> anyhow::Result<()> {
         .await?;
 
     let run_on = |stack: &str, args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_callvault"))
-            .args(["--stack", stack, "--endpoint-url", emulator.endpoint()])
+        client_command(env!("CARGO_BIN_EXE_callvault"), emulator.endpoint())
+            .args(["--stack", stack])
             .args(args)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
             .env_remove("CALLVAULT_TABLE")
             .env_remove("CALLVAULT_BUCKET")
             .output()

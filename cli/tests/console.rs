@@ -2,8 +2,6 @@
 //! hostile provider text rendered inert, raw bodies byte for byte, links that play, the
 //! re-drive form, and the guard that keeps other sites out.
 
-use std::process::Command;
-
 use callvault_records::{
     Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef, Normalized, Provider, Transcript,
     Word,
@@ -12,7 +10,7 @@ use callvault_store::files::{FileKind, FileStatus};
 use callvault_store::schema::record_key;
 use callvault_testkit::console::ConsoleProcess;
 use callvault_testkit::dataset::{ingest, recording_content, Dataset, BUSY_CONVERSATION};
-use callvault_testkit::Emulator;
+use callvault_testkit::{client_command, Emulator};
 use chrono::{TimeZone, Utc};
 use reqwest::header;
 use reqwest::StatusCode;
@@ -27,23 +25,8 @@ struct Console {
 
 impl Console {
     fn start(endpoint: &str) -> anyhow::Result<Self> {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_callvault"));
-        command
-            .args([
-                "--table",
-                "calls",
-                "--bucket",
-                "archive",
-                "--endpoint-url",
-                endpoint,
-                "--tz",
-                "UTC",
-            ])
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE");
+        let mut command = client_command(env!("CARGO_BIN_EXE_callvault"), endpoint);
+        command.args(["--table", "calls", "--bucket", "archive", "--tz", "UTC"]);
         let process = ConsoleProcess::start(command)?;
         Ok(Self {
             base: process.base.clone(),

@@ -175,6 +175,21 @@ impl Drop for Emulator {
     }
 }
 
+/// A command running `program` (a callvault binary taking `--endpoint-url`) as a client of
+/// the emulator at `endpoint`: a fixed region and dummy credentials, nothing from an AWS
+/// profile or instance metadata.
+pub fn client_command(program: &str, endpoint: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command
+        .args(["--endpoint-url", endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE");
+    command
+}
+
 /// SDK configuration for an emulator at `endpoint` (never real AWS: dummy credentials).
 pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
