@@ -117,6 +117,58 @@ fn segments(path: &str) -> Vec<Cow<'_, str>> {
         .collect()
 }
 
+/// A request's route, read once from its path segments.
+enum Route<'a> {
+    Index,
+    ListCalls,
+    GetCall {
+        provider: &'a str,
+        call_id: &'a str,
+    },
+    FileLink {
+        provider: &'a str,
+        call_id: &'a str,
+        kind: &'a str,
+    },
+    ListMessages {
+        provider: &'a str,
+        conversation: &'a str,
+    },
+    Unknown,
+}
+
+impl<'a> Route<'a> {
+    fn of(parts: &[&'a str]) -> Self {
+        match *parts {
+            [] => Self::Index,
+            ["calls"] => Self::ListCalls,
+            ["calls", provider, call_id] => Self::GetCall { provider, call_id },
+            ["calls", provider, call_id, "files", kind] => Self::FileLink {
+                provider,
+                call_id,
+                kind,
+            },
+            ["conversations", provider, conversation, "messages"] => Self::ListMessages {
+                provider,
+                conversation,
+            },
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The name logged for it.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Index => "index",
+            Self::ListCalls => "list_calls",
+            Self::GetCall { .. } => "get_call",
+            Self::FileLink { .. } => "file_link",
+            Self::ListMessages { .. } => "list_messages",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// Serves the query API over one reader.
 #[derive(Debug, Clone)]
 pub struct QueryApi {
@@ -164,17 +216,11 @@ impl QueryApi {
         let params = Params::of(request);
         let segments = segments(path);
         let parts: Vec<&str> = segments.iter().map(|s| s.as_ref()).collect();
-        let route = match parts.as_slice() {
-            [] => "index",
-            ["calls"] => "list_calls",
-            ["calls", _, _] => "get_call",
-            ["calls", _, _, "files", _] => "file_link",
-            ["conversations", _, _, "messages"] => "list_messages",
-            _ => "unknown",
-        };
+        let route = Route::of(&parts);
+        let name = route.name();
         if request.method() != Method::GET {
             return Err((
-                route,
+                name,
                 ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
@@ -182,23 +228,26 @@ impl QueryApi {
                 ),
             ));
         }
-        let result = match parts.as_slice() {
-            [] => Ok(json(StatusCode::OK, &index())),
-            ["calls"] => self.list_calls(&params).await,
-            ["calls", provider, call_id] => self.get_call(provider, call_id, &params).await,
-            ["calls", provider, call_id, "files", kind] => {
-                self.file_link(provider, call_id, kind, &params).await
-            }
-            ["conversations", provider, conversation, "messages"] => {
-                self.list_messages(provider, conversation, &params).await
-            }
-            _ => Err(ApiError::new(
+        let result = match route {
+            Route::Index => Ok(json(StatusCode::OK, &index())),
+            Route::ListCalls => self.list_calls(&params).await,
+            Route::GetCall { provider, call_id } => self.get_call(provider, call_id, &params).await,
+            Route::FileLink {
+                provider,
+                call_id,
+                kind,
+            } => self.file_link(provider, call_id, kind, &params).await,
+            Route::ListMessages {
+                provider,
+                conversation,
+            } => self.list_messages(provider, conversation, &params).await,
+            Route::Unknown => Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("no route {path}; see GET / for the routes"),
             )),
         };
-        result.map(|r| (route, r)).map_err(|e| (route, e))
+        result.map(|r| (name, r)).map_err(|e| (name, e))
     }
 
     async fn list_calls(&self, params: &Params) -> Result<Response<Body>, ApiError> {
