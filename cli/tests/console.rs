@@ -254,7 +254,7 @@ async fn every_page_and_filter_over_the_seeded_data() -> anyhow::Result<()> {
         (
             "since=2026-11-03&until=2026-11-05T12:00:00Z".into(),
             data.expected(|c| {
-                let t = callvault_store::index::call_time(&c.record, c.received_at);
+                let t = c.record.listed_at(c.received_at);
                 t >= Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap()
                     && t < Utc.with_ymd_and_hms(2026, 11, 5, 12, 0, 0).unwrap()
             }),

@@ -89,7 +89,7 @@ async fn every_access_pattern_pages_through_the_seeded_table() -> anyhow::Result
         ..Default::default()
     };
     let in_range = |c: &callvault_testkit::dataset::SeededCall| {
-        let t = callvault_store::index::call_time(&c.record, c.received_at);
+        let t = c.record.listed_at(c.received_at);
         Some(t) >= since && Some(t) < until
     };
     let expected = data.expected(|c| c.record.provider == Provider::Voki && in_range(c));

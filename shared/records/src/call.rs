@@ -294,6 +294,15 @@ impl CallRecord {
         }
     }
 
+    /// The time the call is listed under: when it started, was answered or ended, whichever
+    /// is known first in that order, else `received_at` (when its first delivery arrived).
+    pub fn listed_at(&self, received_at: DateTime<Utc>) -> DateTime<Utc> {
+        self.started_at
+            .or(self.answered_at)
+            .or(self.ended_at)
+            .unwrap_or(received_at)
+    }
+
     /// Combines this record with one built from another delivery of the same call, so that
     /// deliveries in any order give the same result. The record of the later lifecycle stage
     /// (higher [`CallStatus::rank`]) is preferred field by field, falling back to the other's
@@ -349,5 +358,29 @@ impl CallRecord {
             test_delivery: hi.test_delivery || lo.test_delivery,
             extras: union_extras(hi.extras, lo.extras),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, hour, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    #[test]
+    fn listed_at_prefers_start_then_answer_then_end_then_receipt() {
+        let mut call = CallRecord::new(Provider::Voki, "c1");
+        assert_eq!(call.listed_at(at(5)), at(5));
+        call.ended_at = Some(at(8));
+        assert_eq!(call.listed_at(at(5)), at(8));
+        call.answered_at = Some(at(7));
+        assert_eq!(call.listed_at(at(5)), at(7));
+        call.started_at = Some(at(6));
+        assert_eq!(call.listed_at(at(5)), at(6));
     }
 }

@@ -121,6 +121,12 @@ impl MessageStatus {
 }
 
 impl MessageRecord {
+    /// The time the message is listed under: its creation time, else `received_at` (its
+    /// first receipt).
+    pub fn listed_at(&self, received_at: DateTime<Utc>) -> DateTime<Utc> {
+        self.created_at.unwrap_or(received_at)
+    }
+
     /// Combines two deliveries about the same message in an order-independent way: the one
     /// with the more advanced status is preferred field by field (the existing record on a
     /// tie), and status times accumulate.

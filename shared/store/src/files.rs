@@ -9,8 +9,6 @@ use callvault_verify::Scope;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::index::{call_time, message_time};
-
 /// Which file of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -163,7 +161,7 @@ pub fn files_of(
     };
     match record {
         Normalized::Call(c) => {
-            let day = call_time(c, received_at);
+            let day = c.listed_at(received_at);
             if let Some(r) = &c.recording {
                 push(
                     FileKind::Recording,
@@ -194,7 +192,7 @@ pub fn files_of(
                     FileKind::Media,
                     &media.source_url,
                     m.provider.as_str(),
-                    message_time(m, received_at),
+                    m.listed_at(received_at),
                     &id,
                 );
             }

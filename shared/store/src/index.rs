@@ -94,20 +94,6 @@ pub enum Summary {
     Message(MessageSummary),
 }
 
-/// The time a call is listed under: when it started, was answered or ended, whichever is
-/// known first in that order, else when its first delivery was received.
-pub fn call_time(call: &CallRecord, received_at: DateTime<Utc>) -> DateTime<Utc> {
-    call.started_at
-        .or(call.answered_at)
-        .or(call.ended_at)
-        .unwrap_or(received_at)
-}
-
-/// The time a message is listed under: its creation time, else its first receipt.
-pub fn message_time(message: &MessageRecord, received_at: DateTime<Utc>) -> DateTime<Utc> {
-    message.created_at.unwrap_or(received_at)
-}
-
 /// The `time_sk` of a record: its time, then provider and id so that it is unique.
 pub fn time_sk(time: DateTime<Utc>, provider: Provider, id: &str) -> String {
     format!("{}#{provider}#{id}", crate::timestamp(time))
@@ -149,7 +135,7 @@ pub fn call_summary(call: &CallRecord, received_at: DateTime<Utc>, files: &Files
     CallSummary {
         provider: call.provider,
         provider_call_id: call.provider_call_id.clone(),
-        time: call_time(call, received_at),
+        time: call.listed_at(received_at),
         status: call.status,
         direction: call.direction,
         from: shown_number(call.from.as_ref()),
@@ -183,7 +169,7 @@ pub(crate) fn add_index_attributes(
 ) -> Result<(), StoreError> {
     let summary = match record {
         Normalized::Call(call) => {
-            let time = call_time(call, received_at);
+            let time = call.listed_at(received_at);
             item.insert(
                 TIME_SK.into(),
                 s(time_sk(time, call.provider, &call.provider_call_id)),
@@ -206,7 +192,7 @@ pub(crate) fn add_index_attributes(
             Summary::Call(call_summary(call, received_at, files))
         }
         Normalized::Message(message) => {
-            let time = message_time(message, received_at);
+            let time = message.listed_at(received_at);
             let id = format!("{}#{}", message.conversation_id, message.message_id);
             item.insert(TIME_SK.into(), s(time_sk(time, message.provider, &id)));
             item.insert(
@@ -261,18 +247,6 @@ mod tests {
         let late = time_sk(at(10), Provider::Hatif, "aaa");
         assert!(early < late);
         assert_eq!(early, "2026-11-23T09:00:00.000Z#voki#zzz");
-    }
-
-    #[test]
-    fn call_time_prefers_start_then_answer_then_end_then_receipt() {
-        let mut call = CallRecord::new(Provider::Voki, "c1");
-        assert_eq!(call_time(&call, at(5)), at(5));
-        call.ended_at = Some(at(8));
-        assert_eq!(call_time(&call, at(5)), at(8));
-        call.answered_at = Some(at(7));
-        assert_eq!(call_time(&call, at(5)), at(7));
-        call.started_at = Some(at(6));
-        assert_eq!(call_time(&call, at(5)), at(6));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use callvault_records::{
     MessageStatus, Normalized, PhoneNumber, Provider,
 };
 use callvault_store::files::{FileKind, FileStatus};
-use callvault_store::index::{call_time, file_state, time_sk};
+use callvault_store::index::{file_state, time_sk};
 use callvault_store::schema::record_key;
 use callvault_store::{Contribution, Delivery, RecordStore};
 use callvault_verify::Unverified;
@@ -44,7 +44,7 @@ impl SeededCall {
     /// Its index sort key (newest-first lists sort by this, descending).
     pub fn time_sk(&self) -> String {
         time_sk(
-            call_time(&self.record, self.received_at),
+            self.record.listed_at(self.received_at),
             self.record.provider,
             &self.record.provider_call_id,
         )

@@ -139,7 +139,7 @@ async fn every_route_answers_as_documented() -> anyhow::Result<()> {
         .await?;
     let window = "since=2026-11-01T00:00:00Z&until=2026-11-11T00:00:00Z";
     let in_window = |c: &SeededCall| {
-        let t = callvault_store::index::call_time(&c.record, c.received_at);
+        let t = c.record.listed_at(c.received_at);
         Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single() <= Some(t)
             && Some(t) < Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0).single()
     };
