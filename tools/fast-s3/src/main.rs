@@ -4,7 +4,8 @@
 //! `PutObject`'s `x-amz-tagging` and `PutObjectTagging`, read by `GetObjectTagging`), kept in
 //! memory. Every other operation is `s3s-fs`'s own.
 //!
-//! `callvault-fast-s3 <port> <root>`: serves `root` on 127.0.0.1 only, without authentication.
+//! `callvault-fast-s3 <port> <root>`: serves `root` on 127.0.0.1 only, to clients signing with
+//! the test kit's dummy credentials (`test`/`test`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::sync::Mutex;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::dto::*;
+use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
@@ -195,11 +197,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = port.parse()?;
     let root = PathBuf::from(root);
     std::fs::create_dir_all(&root)?;
-    let service = S3ServiceBuilder::new(Tagged {
+    let mut service = S3ServiceBuilder::new(Tagged {
         fs: FileSystem::new(root).map_err(|e| format!("{e:?}"))?,
         tags: Mutex::new(HashMap::new()),
-    })
-    .build();
+    });
+    // The dummy credentials the test kit's clients sign with.
+    service.set_auth(SimpleAuth::from_single("test", "test"));
+    let service = service.build();
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!("serving on http://127.0.0.1:{port}");
     let http = ConnBuilder::new(TokioExecutor::new());
