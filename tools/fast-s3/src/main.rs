@@ -37,43 +37,12 @@ impl Tagged {
 
 /// Tags written as a URL query (`x-amz-tagging`: `k1=v1&k2=v2`).
 fn tags_of_query(query: &str) -> TagSet {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Tag {
-                key: Some(unescape(key)),
-                value: Some(unescape(value)),
-            }
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(key, value)| Tag {
+            key: Some(key.into_owned()),
+            value: Some(value.into_owned()),
         })
         .collect()
-}
-
-/// Percent-decoding of a query component (`+` is a space).
-fn unescape(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[async_trait::async_trait]
