@@ -68,7 +68,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// plus `extra`: the fields not in the documentation, kept as sent. Fields of type `Option` or
 /// `Vec` may be left out; any other field is required.
 ///
-/// ```ignore
+/// ```text
 /// payload! {
 ///     /// The documented payload.
 ///     pub struct Payload {
