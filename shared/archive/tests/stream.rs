@@ -14,8 +14,8 @@ use callvault_archive::upload::UploadConfig;
 use callvault_archive::{Copier, RetryPolicy, Sources};
 use callvault_records::{voiceinfra, Normalized, Provider};
 use callvault_store::files::{FileKind, FileStatus};
-use callvault_store::schema::call_key;
 use callvault_store::{Contribution, Delivery, RecordStore};
+use callvault_testkit::dataset::ingest_voiceinfra_call;
 use callvault_testkit::{Emulator, SourceServer};
 use callvault_verify::Unverified;
 use serde_json::json;
@@ -38,34 +38,6 @@ fn copier(s3: aws_sdk_s3::Client) -> Copier {
             base_delay: Duration::from_millis(10),
         },
     )
-}
-
-async fn ingest_call(
-    store: &RecordStore,
-    call_id: &str,
-    recording_url: &str,
-) -> anyhow::Result<(String, String)> {
-    let body = serde_json::to_vec(
-        &json!({"call_id": call_id, "start_time": "2026-11-20T09:00:00Z", "recording_url": recording_url}),
-    )?;
-    let verified = Unverified::new(body).accept_unsigned();
-    let record = Normalized::Call(voiceinfra::normalize(voiceinfra::parse(verified.body())?));
-    let delivery = Delivery {
-        verified: &verified,
-        provider: Provider::VoiceInfra,
-        webhook: "voiceinfra",
-        received_at: chrono::Utc::now(),
-        headers: vec![],
-    };
-    let contribution = Contribution {
-        delivery_id: call_id,
-        event_type: "call.completed",
-        record,
-        scope: None,
-        transcript_pointer: None,
-    };
-    store.ingest(&delivery, contribution).await?;
-    Ok(call_key(Provider::VoiceInfra, None, call_id))
 }
 
 /// An archiver over `store` whose failed attempts wait `delay` for the next one.
@@ -115,7 +87,7 @@ async fn pending_recording_is_copied_once_and_the_flag_cleared() -> anyhow::Resu
     let store = emulator.store("calls", "archive").await?;
     let server = SourceServer::start().await?;
     server.add("r.wav", vec![7u8; 4096], "audio/wav");
-    let (pk, sk) = ingest_call(&store, "c-1", &server.url("/files/r.wav")).await?;
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-1", &server.url("/files/r.wav")).await?;
     assert!(
         raw_item(&emulator, &pk, &sk)
             .await?
@@ -171,7 +143,7 @@ async fn a_crash_between_upload_and_record_update_heals_without_a_second_object(
     let server = SourceServer::start().await?;
     server.add("r.mp3", vec![3u8; 10_000], "audio/mpeg");
     let url = server.url("/files/r.mp3");
-    let (pk, sk) = ingest_call(&store, "c-2", &url).await?;
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-2", &url).await?;
     let key = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording]
         .s3_key
         .clone();
@@ -208,9 +180,9 @@ async fn a_webhook_write_during_the_copy_loses_neither() -> anyhow::Result<()> {
     let store = emulator.store("calls", "archive").await?;
     let server = SourceServer::start().await?;
     server.add("r.mp3", vec![1u8; 1000], "audio/mpeg");
-    let (pk, sk) = ingest_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
     // Another delivery for the same call arrives (a retry with a different id), then the copier runs.
-    ingest_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
+    ingest_voiceinfra_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
     let copier = copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await));
     archiver(copier, &store, Duration::from_secs(60))
         .handle_batch(event(&pk, &sk, "1"), deadline())
@@ -283,7 +255,7 @@ async fn failed_attempts_wait_for_their_time_and_the_sweep_retries_them() -> any
     let server = SourceServer::start().await?;
     server.add("r.mp3", vec![5u8; 2000], "audio/mpeg");
     // 500 for the first two requests: the first attempt's two tries both fail.
-    let (pk, sk) = ingest_call(&store, "c-4", &server.url("/flaky/2/r.mp3")).await?;
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-4", &server.url("/flaky/2/r.mp3")).await?;
     let archiver = archiver(
         copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await)),
         &store,
@@ -320,7 +292,7 @@ async fn failed_attempts_wait_for_their_time_and_the_sweep_retries_them() -> any
         (FileStatus::Copied, 2, None)
     );
 
-    let (pk, sk) = ingest_call(&store, "c-5", &server.url("/status/404")).await?;
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-5", &server.url("/status/404")).await?;
     archiver
         .handle_batch(event(&pk, &sk, "2"), deadline())
         .await;
@@ -337,7 +309,7 @@ async fn no_copy_starts_without_the_time_to_finish_it() -> anyhow::Result<()> {
     let store = emulator.store("calls", "archive").await?;
     let server = SourceServer::start().await?;
     server.add("r.mp3", vec![5u8; 2000], "audio/mpeg");
-    let (pk, sk) = ingest_call(&store, "c-6", &server.url("/files/r.mp3")).await?;
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-6", &server.url("/files/r.mp3")).await?;
     let archiver = archiver(
         copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await)),
         &store,

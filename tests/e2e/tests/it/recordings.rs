@@ -76,13 +76,11 @@ async fn a_missing_recording_ends_failed_with_the_reason() -> anyhow::Result<()>
 mod copier {
     use std::time::{Duration, Instant};
 
-    use callvault_records::{voiceinfra, Normalized, Provider};
     use callvault_store::files::{FileKind, FileState, FileStatus};
-    use callvault_store::schema::call_key;
-    use callvault_store::{Contribution, Delivery, RecordStore};
+    use callvault_store::RecordStore;
+    use callvault_testkit::dataset::ingest_voiceinfra_call;
     use callvault_testkit::lambda::{function_binary, LambdaHarness};
     use callvault_testkit::{Emulator, SourceServer};
-    use callvault_verify::Unverified;
     use serde_json::{json, Value};
 
     const TABLE: &str = "calls";
@@ -130,30 +128,7 @@ mod copier {
         /// Stores a VoiceInfra call whose recording is at `path` of the source server, as the
         /// webhook would, and returns its key.
         pub async fn call(&self, call_id: &str, path: &str) -> anyhow::Result<(String, String)> {
-            let body = serde_json::to_vec(&json!({
-                "call_id": call_id, "start_time": "2026-11-20T09:00:00Z",
-                "recording_url": self.server.url(path)
-            }))?;
-            let verified = Unverified::new(body).accept_unsigned();
-            let record =
-                Normalized::Call(voiceinfra::normalize(voiceinfra::parse(verified.body())?));
-            let delivery = Delivery {
-                verified: &verified,
-                provider: Provider::VoiceInfra,
-                webhook: "voiceinfra",
-                received_at: chrono::Utc::now(),
-                headers: vec![],
-            };
-            let id = callvault_e2e::sha256_hex(verified.body());
-            let contribution = Contribution {
-                delivery_id: &id,
-                event_type: "call.completed",
-                record,
-                scope: None,
-                transcript_pointer: None,
-            };
-            self.store.ingest(&delivery, contribution).await?;
-            Ok(call_key(Provider::VoiceInfra, None, call_id))
+            ingest_voiceinfra_call(&self.store, call_id, &self.server.url(path)).await
         }
 
         /// Invokes the copier as the stream's event source mapping would for this record.
