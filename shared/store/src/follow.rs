@@ -6,24 +6,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 
-use crate::error::Service;
+use crate::record_store::dynamodb as failed;
 use crate::StoreError;
-
-/// Sorts a failed stream request (the stream belongs to the table: DynamoDB).
-fn failed<E>(
-    operation: &'static str,
-) -> impl FnOnce(
-    aws_sdk_dynamodbstreams::error::SdkError<E, aws_sdk_dynamodbstreams::config::http::HttpResponse>,
-) -> StoreError
-where
-    E: aws_sdk_dynamodbstreams::error::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    move |e| StoreError::request(Service::DynamoDb, operation, e)
-}
 
 /// Where a follower starts reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +44,7 @@ impl StreamFollower {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| StoreError::request(Service::DynamoDb, "DescribeTable", e))?;
+            .map_err(failed("DescribeTable"))?;
         let Some(arn) = description.table.and_then(|t| t.latest_stream_arn) else {
             return Ok(None);
         };

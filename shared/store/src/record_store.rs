@@ -32,7 +32,8 @@ pub struct RecordStore {
     bucket: String,
 }
 
-fn dynamodb<E>(
+/// Sorts a failed DynamoDB (or DynamoDB Streams) request into a [`StoreError`].
+pub(crate) fn dynamodb<E>(
     operation: &'static str,
 ) -> impl FnOnce(SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError
 where
