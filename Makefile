@@ -100,7 +100,8 @@ bench-load: venv
 	$(TEST_PORTS) scripts/stack.sh run cargo run --quiet -p callvault-e2e --bin bench-load
 
 ## bench-copy: 1 GiB copy through the streaming copier vs download-then-upload, into moto and
-## into a fast local S3 (tools/fast-s3: s3s-fs plus object tags, built here) (README table).
+## into a fast local S3 (tools/fast-s3: s3s-fs plus object tags and an S3-like multipart
+## completion, built here) (README table).
 bench-copy: venv
 	cargo build --release --quiet --manifest-path tools/fast-s3/Cargo.toml
 	CALLVAULT_FAST_S3=$(CURDIR)/tools/fast-s3/target/release/callvault-fast-s3 cargo bench -p callvault-archive --bench copy_1gib

@@ -1,8 +1,8 @@
 //! Copies a generated file (1 GiB by default) from a local HTTP server to S3 and reports
 //! throughput and the copier process's peak RSS, for the streaming copier and for a
-//! download-then-upload baseline, against two S3s: the emulator (moto, which is slower than
-//! either copy) and, when `CALLVAULT_FAST_S3` names its binary, `tools/fast-s3` (s3s-fs on
-//! local files). Each mode runs in its own child process, so each peak is that mode's alone.
+//! download-then-upload baseline (which also computes the SHA-256 the copier records), against
+//! two S3s: the emulator (moto, which is slower than either copy) and, when `CALLVAULT_FAST_S3`
+//! names its binary, `tools/fast-s3` (s3s-fs on local files). Each mode runs in its own child process, so each peak is that mode's alone.
 //!
 //! `make bench-copy` (builds the fast S3 and runs `cargo bench -p callvault-archive --bench
 //! copy_1gib`); set `CALLVAULT_BENCH_BYTES` for another size.
@@ -14,6 +14,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
+use sha2::Digest as _;
+
 use callvault_archive::guard::{AddressPolicy, SystemResolver};
 use callvault_archive::source::{HttpSource, SourcePolicy};
 use callvault_archive::upload::UploadConfig;
@@ -22,6 +24,8 @@ use callvault_testkit::{sdk_config_for, Emulator, SourceServer};
 
 const MODE_VAR: &str = "CALLVAULT_BENCH_MODE";
 const SERVER_VAR: &str = "CALLVAULT_BENCH_S3";
+/// Where each mode writes its copy.
+const KEY: &str = "copy.bin";
 /// The fast S3 server's binary (`tools/fast-s3`).
 const FAST_S3_VAR: &str = "CALLVAULT_FAST_S3";
 
@@ -134,14 +138,16 @@ async fn run_mode(s3_name: &str, mode: &str) -> anyhow::Result<()> {
                 UploadConfig::default(),
                 RetryPolicy::default(),
             );
-            copier.copy("bench", &url, "streamed.bin").await?.size
+            copier.copy("bench", &url, KEY).await?.size
         }
         "buffered" => {
+            // Equal work: the copier records each file's SHA-256, so the baseline digests too.
             let body = reqwest::get(&url).await?.bytes().await?;
             let len = body.len() as u64;
+            std::hint::black_box(sha2::Sha256::digest(&body));
             s3.put_object()
                 .bucket("bench")
-                .key("buffered.bin")
+                .key(KEY)
                 .body(body.into())
                 .send()
                 .await?;
@@ -151,6 +157,12 @@ async fn run_mode(s3_name: &str, mode: &str) -> anyhow::Result<()> {
     };
     let seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(copied == bytes, "copied {copied} of {bytes} bytes");
+    let stored = s3.head_object().bucket("bench").key(KEY).send().await?;
+    anyhow::ensure!(
+        stored.content_length == i64::try_from(bytes).ok(),
+        "the server holds {:?} of {bytes} bytes",
+        stored.content_length
+    );
     println!(
         "{s3_name}\t{mode}\t{bytes}\t{seconds:.2}\t{:.1}\t{:.1}\t{:.1}",
         bytes as f64 / seconds / 1048576.0,

@@ -9,6 +9,10 @@
 //! Each object is written once: the PUT (or the multipart completion) is conditional on no
 //! object being at the key, and the content's digest and size are attached as object tags
 //! (which change no version) rather than by copying the object onto itself.
+//!
+//! Bodies are sent without payload signing: the SDK would otherwise hash every byte a second
+//! time (SigV4's payload SHA-256) beside the digest computed here. Each body still carries the
+//! CRC32 checksum the SDK adds and S3 verifies, inside TLS.
 
 use std::sync::Arc;
 
@@ -218,6 +222,8 @@ pub async fn stream_to_s3(
                     .metadata(META_SOURCE, source_digest(target.source_url))
                     .tagging(tags_query(total, &sha256))
                     .body(ByteStream::from(buffer.split().freeze()))
+                    .customize()
+                    .disable_payload_signing()
                     .send()
                     .await;
                 match put {
@@ -319,6 +325,8 @@ impl Multipart {
                 .upload_id(upload_id)
                 .part_number(number)
                 .body(ByteStream::from(part))
+                .customize()
+                .disable_payload_signing()
                 .send()
                 .await
                 .map_err(CopyError::s3)?;
