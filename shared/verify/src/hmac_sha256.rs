@@ -1,5 +1,4 @@
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::{Secret, SecretId, SecretSet, VerifyError};
@@ -72,9 +71,7 @@ impl HmacSha256Hex {
 }
 
 fn mac(secret: &Secret, body: &[u8]) -> [u8; DIGEST_LEN] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    let mut mac = secret.hmac();
     mac.update(body);
     mac.finalize().into_bytes().into()
 }

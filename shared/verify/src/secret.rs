@@ -1,22 +1,38 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use sha2::Sha256;
 
 use crate::SecretConfigError;
 
 /// A webhook secret or shared token. Its bytes never appear in `Debug` output.
 #[derive(Clone)]
-pub struct Secret(Box<[u8]>);
+pub struct Secret {
+    bytes: Box<[u8]>,
+    /// HMAC-SHA256 keyed with `bytes`, made once: each signature check clones it rather than
+    /// hashing the key's two padded blocks again.
+    keyed: Hmac<Sha256>,
+}
 
 impl Secret {
     /// Wraps secret bytes.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into().into_boxed_slice())
+        let bytes = bytes.into().into_boxed_slice();
+        // HMAC accepts keys of any length, so this cannot fail.
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&bytes)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        Self { bytes, keyed }
     }
 
     pub(crate) fn expose(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// A fresh HMAC-SHA256 computation keyed with this secret.
+    pub(crate) fn hmac(&self) -> Hmac<Sha256> {
+        self.keyed.clone()
     }
 }
 
