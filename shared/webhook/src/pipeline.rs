@@ -273,9 +273,11 @@ fn log(provider: &str, outcome: &Outcome, delivery_id: Option<&str>, started: In
     }
 }
 
-/// A webhook function's whole `main`: JSON logs, its settings, then its secrets, the table's
-/// warm-up and the parsers' metadata (independent, so all at once), then [`serve`].
+/// A webhook function's whole `main`: the parsers' metadata starts loading on its own thread
+/// first; meanwhile JSON logs, its settings, the SDK's configuration, then its secrets and the
+/// table's warm-up (independent, so at once); then [`serve`].
 pub async fn run<A: Adapter>() -> Result<(), lambda_http::Error> {
+    let preload = config::preload();
     telemetry::init();
     let config = Config::from_env()?;
     let max_body_bytes = config::max_body_bytes()?;
@@ -283,7 +285,7 @@ pub async fn run<A: Adapter>() -> Result<(), lambda_http::Error> {
     let (adapter, store, ()) = tokio::join!(
         A::load(&sdk),
         config.store(&sdk, config::webhook_timeouts()),
-        config::preload()
+        preload
     );
     serve(Webhook::new(adapter?, store, max_body_bytes)).await
 }
