@@ -2,7 +2,8 @@
 //! throughput and the copier process's peak RSS, for the streaming copier and for a
 //! download-then-upload baseline (which also computes the SHA-256 the copier records), against
 //! two S3s: the emulator (moto, which is slower than either copy) and, when `CALLVAULT_FAST_S3`
-//! names its binary, `tools/fast-s3` (s3s-fs on local files). Each mode runs in its own child process, so each peak is that mode's alone.
+//! names its binary, `tools/fast-s3` (s3s-fs on local files). Each mode runs in its own child
+//! process, so each peak is that mode's alone.
 //!
 //! `make bench-copy` (builds the fast S3 and runs `cargo bench -p callvault-archive --bench
 //! copy_1gib`); set `CALLVAULT_BENCH_BYTES` for another size.
