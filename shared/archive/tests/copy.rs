@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use callvault_archive::guard::{AddressPolicy, SystemResolver};
 use callvault_archive::source::{HttpSource, SourcePolicy};
 use callvault_archive::upload::{stream_to_s3, Target, UploadConfig, Written};
@@ -188,6 +189,20 @@ async fn small_file_is_one_put_byte_identical_with_metadata() -> anyhow::Result<
     assert_eq!(
         versions(&s.s3, "voki/2026/11/23/c1/recording.mp3").await?,
         1
+    );
+    // Sent without payload signing, the body still carries the CRC32 checksum S3 verifies.
+    let head =
+        s.s3.head_object()
+            .bucket("archive")
+            .key("voki/2026/11/23/c1/recording.mp3")
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await?;
+    assert_eq!(
+        head.checksum_crc32,
+        Some(
+            base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&body).to_be_bytes())
+        )
     );
     Ok(())
 }
