@@ -277,10 +277,7 @@ async fn every_command_and_format_against_the_emulator() -> anyhow::Result<()> {
 #[test]
 fn bad_input_is_refused_before_any_aws_request() {
     // A closed port: any request would fail with exit 1 after retries, not 2.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = callvault_testkit::free_port().expect("a free port");
     let endpoint = format!("http://127.0.0.1:{port}");
     let cli = Cli {
         endpoint: &endpoint,

@@ -21,7 +21,7 @@ use callvault_archive::guard::{AddressPolicy, SystemResolver};
 use callvault_archive::source::{HttpSource, SourcePolicy};
 use callvault_archive::upload::UploadConfig;
 use callvault_archive::{Copier, RetryPolicy, Sources};
-use callvault_testkit::{sdk_config_for, Emulator, SourceServer};
+use callvault_testkit::{free_port, sdk_config_for, wait_listening, Emulator, SourceServer};
 
 const MODE_VAR: &str = "CALLVAULT_BENCH_MODE";
 const SERVER_VAR: &str = "CALLVAULT_BENCH_S3";
@@ -46,29 +46,20 @@ impl S3Server {
             return Ok(Self::Moto(Emulator::start()?));
         }
         let program = std::env::var(FAST_S3_VAR)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = free_port()?;
         let root = std::env::temp_dir().join(format!("callvault-fast-s3-{}", std::process::id()));
         let child = Command::new(program)
             .args([port.to_string(), root.display().to_string()])
             .stdout(std::process::Stdio::null())
             .spawn()?;
-        let endpoint = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Ok(Self::Fast {
-                    child,
-                    endpoint,
-                    root,
-                });
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        anyhow::bail!("the fast S3 did not listen on {endpoint}")
+        // Built now, so that a server that never listens is still stopped (on drop).
+        let server = Self::Fast {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            root,
+        };
+        wait_listening(port, std::time::Duration::from_secs(5), "the fast S3")?;
+        Ok(server)
     }
 
     /// A client and the bucket `bench` in it.

@@ -12,12 +12,10 @@ use callvault_archive::stream::{
 };
 use callvault_archive::upload::UploadConfig;
 use callvault_archive::{Copier, RetryPolicy, Sources};
-use callvault_records::{voiceinfra, Normalized, Provider};
 use callvault_store::files::{FileKind, FileStatus};
-use callvault_store::{Contribution, Delivery, RecordStore};
-use callvault_testkit::dataset::ingest_voiceinfra_call;
+use callvault_store::RecordStore;
+use callvault_testkit::dataset::{ingest_voiceinfra, ingest_voiceinfra_call};
 use callvault_testkit::{Emulator, SourceServer};
-use callvault_verify::Unverified;
 use serde_json::json;
 
 fn copier(s3: aws_sdk_s3::Client) -> Copier {
@@ -193,24 +191,7 @@ async fn a_webhook_write_during_the_copy_loses_neither() -> anyhow::Result<()> {
         FileStatus::Copied
     );
     // A later delivery keeps the copy state.
-    let body = serde_json::to_vec(&json!({"call_id": "c-3", "summary": "later"}))?;
-    let verified = Unverified::new(body).accept_unsigned();
-    let record = Normalized::Call(voiceinfra::normalize(voiceinfra::parse(verified.body())?));
-    let delivery = Delivery {
-        verified: &verified,
-        provider: Provider::VoiceInfra,
-        webhook: "voiceinfra",
-        received_at: chrono::Utc::now(),
-        headers: vec![],
-    };
-    let contribution = Contribution {
-        delivery_id: "c-3-later",
-        event_type: "call.completed",
-        record,
-        scope: None,
-        transcript_pointer: None,
-    };
-    store.ingest(&delivery, contribution).await?;
+    ingest_voiceinfra(&store, &json!({"call_id": "c-3", "summary": "later"})).await?;
     let after = store.get_item(&pk, &sk).await?.expect("record");
     assert_eq!(
         after.files, stored.files,
@@ -221,9 +202,7 @@ async fn a_webhook_write_during_the_copy_loses_neither() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn storage_failures_are_reported_as_batch_item_failures() -> anyhow::Result<()> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = callvault_testkit::free_port()?;
     let sdk = callvault_testkit::sdk_config_for(&format!("http://127.0.0.1:{port}")).await;
     let store = RecordStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),

@@ -279,9 +279,7 @@ async fn spool_round_trips_a_delivery() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn unreachable_storage_is_an_error_not_a_panic() -> anyhow::Result<()> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = callvault_testkit::free_port()?;
     let sdk = callvault_testkit::sdk_config_for(&format!("http://127.0.0.1:{port}")).await;
     let store = RecordStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),

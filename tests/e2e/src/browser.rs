@@ -2,7 +2,6 @@
 //! for tests of the console's pages. The browser reaches nothing but 127.0.0.1: every other
 //! host name fails to resolve and every other address goes to a closed local port.
 
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -43,7 +42,7 @@ impl Browser {
     /// allowed and muted; screenshots go to `shots`.
     pub async fn start(shots: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(shots)?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = callvault_testkit::free_port()?;
         // In a process group of its own, so that dropping the browser ends Chromium too (a
         // failed test never reaches `close`).
         let driver = Command::new(program("CHROMEDRIVER", "chromedriver"))
@@ -53,14 +52,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .context("chromedriver did not start: install Debian's chromium and chromium-driver (`make test` does)")?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "chromedriver is not listening on {port} after 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        callvault_testkit::wait_listening(port, Duration::from_secs(30), "chromedriver")?;
         let profile = TempDir(std::env::temp_dir().join(format!("callvault-chromium-{port}")));
         let capabilities = json!({
             "goog:chromeOptions": {

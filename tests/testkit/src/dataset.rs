@@ -338,19 +338,31 @@ pub async fn ingest(
     Ok(())
 }
 
-/// Stores a VoiceInfra call whose recording is at `recording_url`, as its webhook would
-/// (delivery id: the body's SHA-256, so the same call with another URL applies again), and
+/// Stores a VoiceInfra call whose recording is at `recording_url`, as its webhook would, and
 /// returns the record's key.
 pub async fn ingest_voiceinfra_call(
     store: &RecordStore,
     call_id: &str,
     recording_url: &str,
 ) -> anyhow::Result<(String, String)> {
-    let body = serde_json::to_vec(&serde_json::json!({
-        "call_id": call_id, "start_time": "2026-11-20T09:00:00Z", "recording_url": recording_url
-    }))?;
-    let verified = Unverified::new(body).accept_unsigned();
-    let record = Normalized::Call(voiceinfra::normalize(voiceinfra::parse(verified.body())?));
+    ingest_voiceinfra(
+        store,
+        &serde_json::json!({
+            "call_id": call_id, "start_time": "2026-11-20T09:00:00Z", "recording_url": recording_url
+        }),
+    )
+    .await
+}
+
+/// Stores any VoiceInfra `body` as its webhook would (delivery id: the body's SHA-256, so
+/// another body for the same call applies again), and returns the record's key.
+pub async fn ingest_voiceinfra(
+    store: &RecordStore,
+    body: &serde_json::Value,
+) -> anyhow::Result<(String, String)> {
+    let verified = Unverified::new(serde_json::to_vec(body)?).accept_unsigned();
+    let call = voiceinfra::normalize(voiceinfra::parse(verified.body())?);
+    let key = call_key(Provider::VoiceInfra, None, &call.provider_call_id);
     let delivery = Delivery {
         verified: &verified,
         provider: Provider::VoiceInfra,
@@ -362,12 +374,12 @@ pub async fn ingest_voiceinfra_call(
     let contribution = Contribution {
         delivery_id: &id,
         event_type: "call.completed",
-        record,
+        record: Normalized::Call(call),
         scope: None,
         transcript_pointer: None,
     };
     store.ingest(&delivery, contribution).await?;
-    Ok(call_key(Provider::VoiceInfra, None, call_id))
+    Ok(key)
 }
 
 /// The phone numbers of a call in E.164 (those that could be placed).

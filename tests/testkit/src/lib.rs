@@ -30,6 +30,24 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A free TCP port on 127.0.0.1 (nothing listens on it once this returns).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port` (a server process just
+/// started), for at most `within`; `what` names it in the error.
+pub fn wait_listening(port: u16, within: Duration, what: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + within;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("{what} did not start listening on port {port} within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 /// A moto server on 127.0.0.1, stopped on drop (even while paused).
 #[derive(Debug)]
 pub struct Emulator {
@@ -43,8 +61,7 @@ pub struct Emulator {
 impl Emulator {
     /// Starts moto's server on a free port and waits until it accepts connections.
     pub fn start() -> anyhow::Result<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        Self::start_on(port)
+        Self::start_on(free_port()?)
     }
 
     /// After [`Self::stop`], starts a fresh (empty) emulator on the same port: the end of an
@@ -78,13 +95,7 @@ impl Emulator {
             paused: AtomicBool::new(false),
             stopped: false,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("moto did not start listening on port {port} within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_listening(port, Duration::from_secs(60), "moto")?;
         Ok(emulator)
     }
 

@@ -18,10 +18,10 @@ use std::sync::Mutex;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use s3s::dto::*;
 use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
 use s3s::crypto::{Checksum, Md5};
+use s3s::dto::*;
+use s3s::service::S3ServiceBuilder;
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 use tokio::net::TcpListener;
@@ -44,6 +44,13 @@ impl Tagged {
     fn set(&self, bucket: &str, key: &str, tags: TagSet) {
         if let Ok(mut all) = self.tags.lock() {
             all.insert((bucket.to_owned(), key.to_owned()), tags);
+        }
+    }
+
+    /// Drops the part ETags of an upload that was completed or aborted.
+    fn forget_parts(&self, upload_id: &str) {
+        if let Ok(mut all) = self.parts.lock() {
+            all.retain(|(id, _), _| id != upload_id);
         }
     }
 
@@ -77,21 +84,6 @@ fn join_parts(parts: &[PathBuf], tmp: &Path, object: &Path) -> std::io::Result<(
         let _ = std::fs::remove_file(part);
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_bytes(text: &str) -> S3Result<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| s3_error!(InvalidPart, "ETag {text} is not hex"))
-        })
-        .collect()
 }
 
 /// s3s-fs's encoding of bucket and key in its sidecar file names.
@@ -207,7 +199,12 @@ impl S3 for Tagged {
             return Err(s3_error!(NoSuchUpload));
         }
         let object = self.object_path(&input.bucket, &input.key)?;
-        if input.if_none_match.as_ref().is_some_and(ETagCondition::is_any) && object.exists() {
+        if input
+            .if_none_match
+            .as_ref()
+            .is_some_and(ETagCondition::is_any)
+            && object.exists()
+        {
             return Err(s3_error!(PreconditionFailed, "Object already exists"));
         }
 
@@ -227,19 +224,27 @@ impl S3 for Tagged {
                 .and_then(|all| all.get(&(upload_id.clone(), number)).cloned())
                 .ok_or_else(|| s3_error!(InvalidPart, "part {number} was not uploaded"))?;
             if part.e_tag.as_ref().map(ETag::value) != Some(uploaded.as_str()) {
-                return Err(s3_error!(InvalidPart, "part {number}'s ETag does not match"));
+                return Err(s3_error!(
+                    InvalidPart,
+                    "part {number}'s ETag does not match"
+                ));
             }
-            e_tag_md5.update(&hex_bytes(&uploaded)?);
+            e_tag_md5.update(
+                &hex::decode(&uploaded)
+                    .map_err(|_| s3_error!(InvalidPart, "ETag {uploaded} is not hex"))?,
+            );
             let file = self
                 .root
                 .join(format!(".upload_id-{upload_id}.part-{number}"));
-            let size = std::fs::metadata(&file).map_err(|_| s3_error!(InvalidPart))?.len();
+            let size = std::fs::metadata(&file)
+                .map_err(|_| s3_error!(InvalidPart))?
+                .len();
             if index + 1 < parts.len() && size < MIN_PART {
                 return Err(s3_error!(EntityTooSmall));
             }
             part_files.push(file);
         }
-        let e_tag = format!("{}-{}", hex(&e_tag_md5.finalize()), parts.len());
+        let e_tag = format!("{}-{}", hex::encode(e_tag_md5.finalize()), parts.len());
 
         let tmp = self.root.join(format!(".tmp.fast-s3.{upload_id}"));
         let joined = object.clone();
@@ -252,10 +257,14 @@ impl S3 for Tagged {
         // goes where `HeadObject` reads it.
         let (bucket, key) = (b64(&input.bucket), b64(&input.key));
         let metadata = |upload: String| {
-            self.root
-                .join(format!(".bucket-{bucket}.object-{key}{upload}.metadata.json"))
+            self.root.join(format!(
+                ".bucket-{bucket}.object-{key}{upload}.metadata.json"
+            ))
         };
-        let _ = std::fs::rename(metadata(format!(".upload-{upload_id}")), metadata(String::new()));
+        let _ = std::fs::rename(
+            metadata(format!(".upload-{upload_id}")),
+            metadata(String::new()),
+        );
         let internal = self
             .root
             .join(format!(".bucket-{bucket}.object-{key}.internal.json"));
@@ -267,9 +276,7 @@ impl S3 for Tagged {
         std::fs::write(&internal, serde_json::to_vec(&info).unwrap_or_default())
             .map_err(|e| s3_error!(InternalError, "{e}"))?;
         let _ = std::fs::remove_file(&upload_info);
-        if let Ok(mut all) = self.parts.lock() {
-            all.retain(|(id, _), _| *id != upload_id);
-        }
+        self.forget_parts(&upload_id);
 
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
@@ -283,7 +290,10 @@ impl S3 for Tagged {
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.fs.abort_multipart_upload(req).await
+        let upload_id = req.input.upload_id.clone();
+        let out = self.fs.abort_multipart_upload(req).await?;
+        self.forget_parts(&upload_id);
+        Ok(out)
     }
 
     async fn put_object_tagging(
