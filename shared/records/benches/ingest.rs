@@ -1,5 +1,9 @@
 //! verify + parse + normalize per provider, on the seeds' example payloads (what a function
 //! does on its hot path before storage), plus a long Hatif call with word timings.
+//!
+//! The `floor` group times the two parts no handler reading JSON with serde_json can skip: the
+//! signature (or token) check alone, and serde_json going over the body without keeping
+//! anything (`IgnoredAny`). Their sum bounds how fast the whole path can get.
 
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
@@ -34,9 +38,15 @@ fn bench(c: &mut Criterion) {
     let secrets = SecretSet::single("k", "a-webhook-secret-of-realistic-length-32b");
     let secret = Secret::new("a-webhook-secret-of-realistic-length-32b");
     let mut group = c.benchmark_group("verify_parse_normalize");
+    let mut floor = Vec::new();
 
     let mut signed = |name: &str, scheme: HmacSha256Hex, body: &[u8], run: &dyn Fn(&[u8])| {
         let signature = scheme.sign(&secret, body);
+        floor.push((
+            name.to_owned(),
+            body.to_vec(),
+            Some((scheme, signature.clone())),
+        ));
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(name, |b| {
             b.iter_batched(
@@ -79,17 +89,14 @@ fn bench(c: &mut Criterion) {
     signed("voki", HmacSha256Hex::SHA256_PREFIXED, VOKI, &|b| {
         black_box(voki::normalize(voki::parse(b).expect("parses")));
     });
+    let token = SharedToken::from_query("token=a-webhook-secret-of-realistic-length-32b");
     group.throughput(Throughput::Bytes(POSTCALL.len() as u64));
     group.bench_function("postcall", |b| {
         b.iter_batched(
             || Unverified::new(POSTCALL),
             |unverified| {
                 let verified = unverified
-                    .verify_token(
-                        SharedToken::from_query("token=a-webhook-secret-of-realistic-length-32b")
-                            .as_deref(),
-                        &secrets,
-                    )
+                    .verify_token(token.as_deref(), &secrets)
                     .expect("valid");
                 black_box(postcall::normalize(
                     postcall::parse(verified.body()).expect("parses"),
@@ -98,6 +105,33 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("floor");
+    floor.retain(|(name, ..)| !name.ends_with("-words"));
+    floor.push(("postcall".to_owned(), POSTCALL.to_vec(), None));
+    for (name, body, signature) in &floor {
+        group.bench_function(format!("{name}/verify"), |b| {
+            b.iter_batched(
+                || Unverified::new(body.as_slice()),
+                |unverified| {
+                    black_box(match signature {
+                        Some((scheme, signature)) => {
+                            unverified.verify_signature(*scheme, Some(signature), &secrets)
+                        }
+                        None => unverified.verify_token(token.as_deref(), &secrets),
+                    })
+                    .expect("valid");
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("{name}/scan"), |b| {
+            b.iter(|| {
+                serde_json::from_slice::<serde::de::IgnoredAny>(black_box(body)).expect("json")
+            })
+        });
+    }
     group.finish();
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::payload::payload;
+use crate::payload::{payload, Time};
 use crate::storable;
 use crate::{
     from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, FileRef,
@@ -26,9 +26,9 @@ payload! {
         /// Total duration in seconds.
         "duration_seconds" => pub duration_seconds: Option<u64>,
         /// Call start (ISO 8601).
-        "start_time" => pub start_time: Option<DateTime<Utc>>,
+        "start_time" => pub start_time: Option<DateTime<Utc>> as Time,
         /// Call end (ISO 8601).
-        "end_time" => pub end_time: Option<DateTime<Utc>>,
+        "end_time" => pub end_time: Option<DateTime<Utc>> as Time,
         /// Recording audio URL.
         "recording_url" => pub recording_url: Option<String>,
         /// Full transcript with speaker labels.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::payload::payload;
+use crate::payload::{payload, Time};
 use crate::storable;
 use crate::{
     from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact,
@@ -70,7 +70,8 @@ impl Event {
 struct RawEnvelope<'a> {
     #[serde(borrow)]
     event: std::borrow::Cow<'a, str>,
-    timestamp: Option<DateTime<Utc>>,
+    #[serde(default)]
+    timestamp: Time,
     #[serde(borrow)]
     data: &'a RawValue,
 }
@@ -164,7 +165,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, ParseError> {
     };
     Ok(Envelope {
         event,
-        timestamp: raw.timestamp,
+        timestamp: raw.timestamp.0,
         data,
     })
 }

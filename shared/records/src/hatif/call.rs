@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::duration::parse_hms;
-use crate::payload::payload;
+use crate::payload::{payload, Time};
 use crate::storable::{self, require_storable};
 use crate::{
     from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef,
@@ -30,9 +30,9 @@ payload! {
         /// Callee number.
         "calleeNumber" => pub callee_number: Option<String>,
         /// When the call was picked up.
-        "pickupTime" => pub pickup_time: Option<DateTime<Utc>>,
+        "pickupTime" => pub pickup_time: Option<DateTime<Utc>> as Time,
         /// When the call was hung up.
-        "hangupTime" => pub hangup_time: Option<DateTime<Utc>>,
+        "hangupTime" => pub hangup_time: Option<DateTime<Utc>> as Time,
         /// Human agent (workspace user) id.
         "userId" => pub user_id: Option<String>,
         /// Human agent name.
@@ -56,7 +56,7 @@ payload! {
         /// Evaluation criteria results.
         "evaluationCriteriaResult" => pub evaluation_criteria_result: Vec<Value>,
         /// When the call record was created.
-        "creationTime" => pub creation_time: Option<DateTime<Utc>>,
+        "creationTime" => pub creation_time: Option<DateTime<Utc>> as Time,
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::payload::payload;
+use crate::payload::{payload, Time};
 use crate::storable::{self, require_storable};
 use crate::{
     from_json, require_id, Direction, FileRef, Location, MessageRecord, MessageStatus, ParseError,
@@ -43,7 +43,7 @@ payload! {
         /// Longitude (location messages).
         "longitude" => pub longitude: Option<f64>,
         /// Message creation time.
-        "creationTime" => pub creation_time: Option<DateTime<Utc>>,
+        "creationTime" => pub creation_time: Option<DateTime<Utc>> as Time,
         /// Billable flag.
         "isBillable" => pub is_billable: Option<bool>,
         /// Error code.
