@@ -75,6 +75,11 @@ impl std::str::FromStr for Country {
 /// the country's numbering plan, so any number a provider sent can be searched as it was sent
 /// (the documented examples use fictional `555` numbers).
 pub fn to_e164(input: &str, country: Option<Country>) -> Option<String> {
+    // A value without a single digit (a withheld caller's `anonymous`, `unknown`) is never a
+    // number to libphonenumber either, which takes a thousand-odd instructions to say so.
+    if !input.chars().any(char::is_numeric) {
+        return None;
+    }
     let number = PHONE_NUMBER_UTIL
         .parse(input.trim(), country.map(|c| c.0))
         .ok()?;
@@ -125,6 +130,27 @@ mod tests {
         assert!("XX".parse::<Country>().is_err());
         assert!("ZZ".parse::<Country>().is_err());
         assert!("".parse::<Country>().is_err());
+    }
+
+    #[test]
+    fn values_without_digits_are_refused_as_libphonenumber_refuses_them() {
+        let us = Some(Country(Region::US));
+        for raw in [
+            "anonymous",
+            "Restricted",
+            "+",
+            "+ - ()",
+            "string",
+            "tel:",
+            "½",
+            "x²",
+        ] {
+            for country in [None, us] {
+                let full = PHONE_NUMBER_UTIL.parse(raw, country.map(|c| c.0)).ok();
+                assert_eq!(full, None, "{raw}");
+                assert_eq!(to_e164(raw, country), None, "{raw}");
+            }
+        }
     }
 
     #[test]
