@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import pathlib
+import statistics
 import sys
 import timeit
 from datetime import datetime
@@ -200,22 +201,23 @@ CASES = [
 
 
 def python_seconds(handler, body, credential):
-    """Seconds per call: the best of 5 repeats of timeit's automatic loop count."""
+    """Seconds per call: the median of 11 repeats of timeit's automatic loop count (criterion's
+    figure read below is its median too, so both sides are the same statistic)."""
     timer = timeit.Timer(lambda: handler(body, credential))
     loops, _ = timer.autorange()
-    return min(timer.repeat(repeat=5, number=loops)) / loops
+    return statistics.median(timer.repeat(repeat=11, number=loops)) / loops
 
 
 def rust_seconds(root, bench_id, group=GROUP):
-    """criterion's mean estimate for one bench, in seconds."""
+    """criterion's median estimate for one bench, in seconds."""
     path = root / "target" / "criterion" / group / bench_id / "new" / "estimates.json"
-    return json.loads(path.read_text())["mean"]["point_estimate"] / 1e9
+    return json.loads(path.read_text())["median"]["point_estimate"] / 1e9
 
 
 def main():
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
     fixtures = root / "tests" / "fixtures"
-    print("| payload | size | Rust (criterion mean) | Python (equal work) | Python / Rust | floor: check + bare scan | Python / floor |")
+    print("| payload | size | Rust (criterion median) | Python (equal work, median) | Python / Rust | floor: check + bare scan | Python / floor |")
     print("|---|---|---|---|---|---|---|")
     for bench_id, name, fixture, handler, prefix in CASES:
         body = (fixtures / fixture).read_bytes()
