@@ -80,10 +80,11 @@ $(VENV_BENCH)/.installed: requirements-bench.txt
 	$(VENV_BENCH)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	touch $@
 
-## bench: criterion benchmark of verify + parse + normalize per provider, then the equal-work
-## Python reference on the same payloads, printed side by side with the ratio (README table).
+## bench: criterion benchmark of verify + parse + normalize per provider (the long Hatif call
+## first), then payload by payload the equal-work Python reference around the same payload's
+## criterion run, printed side by side with the ratio (README table).
 bench: venv-bench
-	cargo bench -p callvault-records --bench ingest
+	cargo bench -p callvault-records --bench ingest -- 30min-words
 	$(VENV_BENCH)/bin/python shared/records/benches/reference.py .
 
 ## bench-lambda: each webhook's release binary under a Lambda Runtime API harness against the

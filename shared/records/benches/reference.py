@@ -7,11 +7,13 @@ the same work as `ingest.rs` measures in Rust: an HMAC-SHA256 check in constant 
 in `extras`), phone numbers to E.164 with `phonenumbers` (the Python port of libphonenumber),
 ISO 8601 times with `datetime.fromisoformat`, and a dict record of the normalized fields.
 
-It then reads the Rust results criterion has just written (`target/criterion/...`) and prints
-one Markdown table with the ratio per payload, and the floor: the signature (or token) check
-alone plus serde_json going over the body without keeping anything, which no handler built on
-serde_json can go below, with the ratio to Python that floor would give. Both run in the same `make bench`, one after the
-other on the same machine, so the ratio is the number to read, not either time.
+Payload by payload, it times the Python handler, runs criterion on the same payload's Rust
+benches (`cargo bench`, results read from `target/criterion/...`), then times the Python handler
+again: the two sides are measured minutes apart at most, around the same moment, since this
+machine's speed drifts by up to a third between runs. Both give their median. It prints one
+Markdown table with the ratio per payload, and the floor: the signature (or token) check alone
+plus serde_json going over the body without keeping anything, which no handler built on
+serde_json can go below, with the ratio to Python that floor would give.
 
     python reference.py ROOT
 """
@@ -21,6 +23,7 @@ import hmac
 import json
 import pathlib
 import statistics
+import subprocess
 import sys
 import timeit
 from datetime import datetime
@@ -200,12 +203,18 @@ CASES = [
 ]
 
 
-def python_seconds(handler, body, credential):
-    """Seconds per call: the median of 11 repeats of timeit's automatic loop count (criterion's
-    figure read below is its median too, so both sides are the same statistic)."""
+def python_timer(handler, body, credential):
+    """A timer for the handler and its loop count (timeit's automatic one, about 0.2 s)."""
     timer = timeit.Timer(lambda: handler(body, credential))
     loops, _ = timer.autorange()
-    return statistics.median(timer.repeat(repeat=11, number=loops)) / loops
+    return timer, loops
+
+
+def run_rust(root, bench_id):
+    """Runs criterion on one payload's benches: the whole path and the floor's two parts."""
+    pattern = f"^(?:{GROUP}/{bench_id}|{FLOOR}/{bench_id}/(?:verify|scan))$"
+    command = ["cargo", "bench", "--quiet", "-p", "callvault-records", "--bench", "ingest", "--", pattern]
+    subprocess.run(command, cwd=root, check=True)
 
 
 def rust_seconds(root, bench_id, group=GROUP):
@@ -217,20 +226,27 @@ def rust_seconds(root, bench_id, group=GROUP):
 def main():
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
     fixtures = root / "tests" / "fixtures"
-    print("| payload | size | Rust (criterion median) | Python (equal work, median) | Python / Rust | floor: check + bare scan | Python / floor |")
-    print("|---|---|---|---|---|---|---|")
+    rows = []
     for bench_id, name, fixture, handler, prefix in CASES:
         body = (fixtures / fixture).read_bytes()
         credential = SECRET.decode() if prefix is None else prefix + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
         handler(body, credential)  # warm: phonenumbers loads its metadata on first use
-        python = python_seconds(handler, body, credential)
+        timer, loops = python_timer(handler, body, credential)
+        repeats = timer.repeat(repeat=6, number=loops)
+        run_rust(root, bench_id)
+        repeats += timer.repeat(repeat=5, number=loops)
+        python = statistics.median(repeats) / loops
         rust = rust_seconds(root, bench_id)
         check, scan = (rust_seconds(root, f"{bench_id}_{part}", FLOOR) for part in ("verify", "scan"))
         floor = check + scan
-        print(
+        rows.append(
             f"| {name} | {len(body) / 1000:.1f} KB | {rust * 1e6:.2f} µs | {python * 1e6:.1f} µs | {python / rust:.1f}× "
             f"| {check * 1e6:.2f} + {scan * 1e6:.2f} = {floor * 1e6:.2f} µs | {python / floor:.1f}× |"
         )
+    print()
+    print("| payload | size | Rust (criterion median) | Python (equal work, median) | Python / Rust | floor: check + bare scan | Python / floor |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":
