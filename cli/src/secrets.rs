@@ -1,7 +1,8 @@
 //! `callvault secrets`: connect a provider and rotate its secret, in the Secrets Manager
 //! secret the functions read. The functions pick a change up by themselves: a delivery signed
 //! with a secret they do not hold yet makes them read the secret again (at once, at most every
-//! 30 s), and they read it every 5 minutes (so a removed secret stops working within 5
+//! 30 s), and a delivery arriving 5 minutes or more after their last read makes them read it
+//! again in the background (so a removed secret stops working from the first read after 5
 //! minutes). Values are shown only when created, never listed.
 
 use std::collections::BTreeMap;
