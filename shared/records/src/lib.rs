@@ -26,7 +26,7 @@ pub use call::{
     Word,
 };
 pub use contact::ContactRecord;
-pub use error::ParseError;
+pub use error::{Invalid, ParseError, Position, Unsupported};
 pub use message::{Location, MessageRecord, MessageStatus};
 pub use normalized::Normalized;
 pub use phone::{to_e164, Country, PhoneNumber};
@@ -43,6 +43,9 @@ pub use storable::storable_numbers;
 /// the value.
 pub const MAX_ID_BYTES: usize = 256;
 
+/// The reason given for an id over [`MAX_ID_BYTES`] (a test checks that they agree).
+const ID_TOO_LONG: &str = "longer than 256 bytes";
+
 /// Parses a JSON body into `T`, describing failures without quoting the body.
 ///
 /// JSON is UTF-8 (RFC 8259), so the whole body is checked first: serde_json checks the
@@ -54,7 +57,7 @@ pub(crate) fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result
     // serde also reads a struct from a JSON array (fields by position); every provider
     // documents an object.
     if text.trim_start_matches(JSON_WHITESPACE).starts_with('[') {
-        return Err(ParseError::Invalid("expected a JSON object".into()));
+        return Err(Invalid::NotAnObject.into());
     }
     serde_json::from_str(text).map_err(|e| ParseError::from_json(&e))
 }
@@ -67,7 +70,7 @@ pub(crate) fn require_id(field: &'static str, value: &str) -> Result<(), ParseEr
     if value.trim().is_empty() {
         return Err(ParseError::Field {
             field,
-            reason: "must not be empty".into(),
+            reason: "must not be empty",
         });
     }
     id_length(field, value)
@@ -85,7 +88,7 @@ fn id_length(field: &'static str, value: &str) -> Result<(), ParseError> {
     if value.len() > MAX_ID_BYTES {
         return Err(ParseError::Field {
             field,
-            reason: format!("longer than {MAX_ID_BYTES} bytes"),
+            reason: ID_TOO_LONG,
         });
     }
     Ok(())
@@ -101,7 +104,7 @@ pub(crate) mod testing {
     pub(crate) fn too_long(field: &'static str) -> ParseError {
         ParseError::Field {
             field,
-            reason: "longer than 256 bytes".into(),
+            reason: "longer than 256 bytes",
         }
     }
 
@@ -109,7 +112,7 @@ pub(crate) mod testing {
     pub(crate) fn out_of_range(field: &'static str) -> ParseError {
         ParseError::Field {
             field,
-            reason: "outside the storable range (magnitude 1e-130 to 1e125)".into(),
+            reason: "outside the storable range (magnitude 1e-130 to 1e125)",
         }
     }
 
@@ -209,26 +212,33 @@ mod tests {
             let at = before.len() + 1;
             assert_eq!(
                 parse(&invalid),
-                Some(ParseError::Invalid(format!(
-                    "not valid JSON at line 1 column {at}"
-                ))),
+                Some(ParseError::Invalid(Invalid::Syntax(Position {
+                    line: 1,
+                    column: at
+                }))),
                 "{body}"
             );
         }
         let multi_line = b"{\n  \"callId\": \"c\",\n  \"x\": \"a\xe2\x82\"\n}";
         assert_eq!(
             postcall::parse(multi_line).err(),
-            Some(ParseError::Invalid(
-                "not valid JSON at line 3 column 10".into()
-            ))
+            Some(ParseError::Invalid(Invalid::Syntax(Position {
+                line: 3,
+                column: 10
+            })))
         );
+    }
+
+    #[test]
+    fn the_id_reason_names_the_limit() {
+        assert_eq!(ID_TOO_LONG, format!("longer than {MAX_ID_BYTES} bytes"));
     }
 
     /// A JSON array with the fields in declaration order used to be read as a Voki envelope.
     #[test]
     fn arrays_are_not_payloads() {
         let array = br#" ["call.created", "2026-02-20T14:00:00Z", {"id": "c"}]"#;
-        let expected = Some(ParseError::Invalid("expected a JSON object".into()));
+        let expected = Some(ParseError::Invalid(Invalid::NotAnObject));
         assert_eq!(voki::parse(array).err(), expected);
         assert_eq!(voiceinfra::parse(br#"["c"]"#).err(), expected);
         assert_eq!(hatif::call::parse(b"\r\n[\"c\"]").err(), expected);

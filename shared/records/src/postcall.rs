@@ -76,7 +76,7 @@ pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
         if score_value(score).is_none() && !score.is_null() {
             return Err(ParseError::Field {
                 field: "callAnalysis.score",
-                reason: "expected a number".into(),
+                reason: "expected a number",
             });
         }
         require_storable("callAnalysis.score", score_value(score))?;
@@ -225,7 +225,7 @@ mod tests {
                 parse(body.as_bytes()).err(),
                 Some(ParseError::Field {
                     field: "callAnalysis.score",
-                    reason: "expected a number".into()
+                    reason: "expected a number"
                 }),
                 "{score}"
             );

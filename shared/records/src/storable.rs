@@ -65,7 +65,7 @@ pub(crate) fn require_storable(field: &'static str, value: Option<f64>) -> Resul
     match value {
         Some(x) if !is_storable(x) => Err(ParseError::Field {
             field,
-            reason: "outside the storable range (magnitude 1e-130 to 1e125)".into(),
+            reason: "outside the storable range (magnitude 1e-130 to 1e125)",
         }),
         _ => Ok(()),
     }
@@ -220,7 +220,7 @@ mod tests {
                 require_storable("f", Some(bad)),
                 Err(ParseError::Field {
                     field: "f",
-                    reason: "outside the storable range (magnitude 1e-130 to 1e125)".into()
+                    reason: "outside the storable range (magnitude 1e-130 to 1e125)"
                 }),
                 "{bad}"
             );

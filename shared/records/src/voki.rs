@@ -9,7 +9,7 @@ use crate::payload::{payload, Time};
 use crate::storable;
 use crate::{
     from_json, optional_id, require_id, Agent, AgentKind, CallRecord, CallStatus, Contact,
-    ContactRecord, Normalized, ParseError, PhoneNumber, Provider,
+    ContactRecord, Invalid, Normalized, ParseError, PhoneNumber, Provider, Unsupported,
 };
 
 /// The header carrying Voki's signature.
@@ -137,16 +137,11 @@ const SAMPLE_IDS: [&str; 1] = ["uuid-da-chamada"];
 /// bytes.
 pub fn parse(body: &[u8]) -> Result<Envelope, ParseError> {
     let raw: RawEnvelope = from_json(body)?;
-    let event = Event::from_name(&raw.event).ok_or_else(|| {
-        ParseError::Unsupported(format!(
-            "event type `{}`",
-            raw.event.chars().take(64).collect::<String>()
-        ))
-    })?;
+    let event = Event::from_name(&raw.event).ok_or_else(|| Unsupported::event_type(&raw.event))?;
     let data = raw.data.get();
     // serde also reads a struct from an array (fields by position): `data` is an object.
     if !data.starts_with('{') {
-        return Err(ParseError::Invalid("`data` must be a JSON object".into()));
+        return Err(Invalid::MemberNotAnObject("data").into());
     }
     let data = if event == Event::CustomerCreated {
         let customer: CustomerData =

@@ -118,6 +118,7 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use callvault_records::{Invalid, Unsupported};
 
     fn outage() -> StoreError {
         StoreError::Contention("CALL#x at 10.0.0.1".into())
@@ -138,7 +139,7 @@ mod tests {
             ),
             (
                 Outcome::Kept(KeptReason::Unusable(ParseError::Unsupported(
-                    "event type `x`".into(),
+                    Unsupported::event_type("x"),
                 ))),
                 200,
                 r#"{"reason":"unsupported: event type `x`","status":"kept"}"#,
@@ -180,7 +181,7 @@ mod tests {
     #[test]
     fn kept_says_why() {
         let response = Outcome::Kept(KeptReason::Unusable(ParseError::Invalid(
-            "missing field `call_id`".into(),
+            Invalid::MissingField("call_id".into()),
         )))
         .into_response();
         assert_eq!(response.status(), StatusCode::OK);

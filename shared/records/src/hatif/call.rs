@@ -90,7 +90,7 @@ pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
         if parse_hms(length).is_none() {
             return Err(ParseError::Field {
                 field: "callLength",
-                reason: "expected HH:MM:SS".into(),
+                reason: "expected HH:MM:SS",
             });
         }
     }
