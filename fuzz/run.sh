@@ -4,12 +4,14 @@
 #   fuzz/run.sh [TARGET...]        every target when none is named
 #
 # FUZZ_SECONDS      seconds per target (default 30)
+# FUZZ_RUNS         stop a target after this many executions instead (the campaign:
+#                   FUZZ_RUNS=10000000), with FUZZ_SECONDS still the bound
 # FUZZ_SANITIZER    cargo-fuzz sanitizer: none (default; the code under test forbids unsafe)
 #                   or address
 # FUZZ_JOBS         parallel fuzzing jobs per target (default 1)
 #
-# Each target's working corpus is fuzz/corpus/<target> (git-ignored). It is seeded with the
-# provider fixtures from tests/fixtures (copied, byte for byte) and reads the committed seeds
+# Each target's working corpus is fuzz/corpus/<target> (git-ignored). It is seeded with every
+# provider fixture from tests/fixtures (copied, byte for byte) and reads the committed seeds
 # in fuzz/seeds/<target>. Crashes go to fuzz/artifacts/<target>, logs to fuzz/logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,20 +19,9 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 sanitizer=${FUZZ_SANITIZER:-none}
 jobs=${FUZZ_JOBS:-1}
-targets=(verify_hmac verify_token keyring voiceinfra hatif_call hatif_whatsapp voki postcall)
-if [ $# -gt 0 ]; then targets=("$@"); fi
+max_runs=${FUZZ_RUNS:--1}
 
-# The fixtures each target starts from, and its dictionary.
-fixtures() {
-    case $1 in
-        verify_hmac) ls tests/fixtures/*.json ;;
-        voiceinfra) echo tests/fixtures/voiceinfra.json ;;
-        hatif_call) echo tests/fixtures/hatif-call.json ;;
-        hatif_whatsapp) echo tests/fixtures/hatif-whatsapp.json ;;
-        voki) echo tests/fixtures/voki-call-completed.json ;;
-        postcall) echo tests/fixtures/postcall.json ;;
-    esac
-}
+# Each target's dictionary.
 dictionary() {
     case $1 in
         verify_hmac | verify_token) cat fuzz/dicts/verify.dict ;;
@@ -44,6 +35,14 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     exit 1
 fi
 
+# Every target cargo-fuzz knows when none is named (the properties crate's test keeps
+# fuzz/fuzz_targets, fuzz/Cargo.toml and its TARGETS list equal).
+if [ $# -gt 0 ]; then
+    targets=("$@")
+else
+    mapfile -t targets < <(cargo +nightly fuzz list)
+fi
+
 mkdir -p fuzz/logs
 if ! nice -n 19 cargo +nightly fuzz build --sanitizer "$sanitizer" >fuzz/logs/build.log 2>&1; then
     tail -n 30 fuzz/logs/build.log >&2
@@ -54,7 +53,7 @@ summary=()
 for target in "${targets[@]}"; do
     corpus=$PWD/fuzz/corpus/$target
     mkdir -p "$corpus" "fuzz/seeds/$target"
-    for fixture in $(fixtures "$target"); do
+    for fixture in tests/fixtures/*.json; do
         cp "$fixture" "$corpus/fixture-$(basename "$fixture")"
     done
     dictionary "$target" >"fuzz/logs/$target.dict"
@@ -62,7 +61,7 @@ for target in "${targets[@]}"; do
     echo "== $target: ${seconds}s"
     if nice -n 19 cargo +nightly fuzz run --sanitizer "$sanitizer" --jobs "$jobs" "$target" \
         "$corpus" "$PWD/fuzz/seeds/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -dict="$PWD/fuzz/logs/$target.dict" \
+        -max_total_time="$seconds" -runs="$max_runs" -timeout=10 -dict="$PWD/fuzz/logs/$target.dict" \
         -print_final_stats=1 >"$log" 2>&1; then
         result=ok
     else
