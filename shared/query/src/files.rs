@@ -27,6 +27,21 @@ pub struct FileLink {
     pub file: FileState,
 }
 
+/// The key [`Reader::link_prefix`] presigns a link to (never fetched): only characters that
+/// stand for themselves in a URL path.
+const PROBE_KEY: &str = "callvault-link-prefix-probe";
+
+/// A presigned link that does not have the shape every link of the bucket shares (an
+/// `http` or `https` URL whose path ends in the key).
+#[derive(Debug, thiserror::Error)]
+#[error("a presigned link to {key} does not end in its key: {link}")]
+pub struct UnexpectedLink {
+    /// The key presigned.
+    pub key: &'static str,
+    /// The link without its query (the signature and credential scope).
+    pub link: String,
+}
+
 /// An archived file opened for reading.
 #[derive(Debug)]
 pub struct OpenFile {
@@ -105,6 +120,50 @@ impl Reader {
                 + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::zero()),
             file,
         })
+    }
+
+    /// What every presigned link of this reader begins with: the scheme, host and port the
+    /// S3 client addresses the bucket at, and the path before the object key. That is
+    /// `https://<bucket>.s3.<region>.amazonaws.com/` (virtual-hosted, the SDK's default),
+    /// `https://s3.<region>.amazonaws.com/<bucket>/` (path-style: `force_path_style`, or a
+    /// bucket name that cannot be a host name), and against a custom endpoint
+    /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, `--endpoint-url`) that endpoint, with the
+    /// bucket as a path segment when its host is an IP address (`http://127.0.0.1:4566/<bucket>/`)
+    /// or as a subdomain otherwise. It is read from a link presigned by the same client, so it
+    /// is exactly what [`Self::link_to`] produces; nothing is sent to S3.
+    pub async fn link_prefix(&self) -> Result<String, QueryError> {
+        let presigned = self
+            .store
+            .s3()
+            .get_object()
+            .bucket(self.store.bucket())
+            .key(PROBE_KEY)
+            .presigned(
+                PresigningConfig::expires_in(Duration::from_secs(60))
+                    .map_err(|e| StoreError::local(Service::S3, "PresignGetObject", e))?,
+            )
+            .await
+            .map_err(|e| StoreError::request(Service::S3, "PresignGetObject", e))?;
+        let link = presigned.uri().split(['?', '#']).next().unwrap_or_default();
+        link.strip_suffix(PROBE_KEY)
+            .filter(|prefix| {
+                prefix.ends_with('/')
+                    && ["https://", "http://"]
+                        .iter()
+                        .any(|scheme| prefix.len() > scheme.len() && prefix.starts_with(scheme))
+            })
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                StoreError::local(
+                    Service::S3,
+                    "PresignGetObject",
+                    UnexpectedLink {
+                        key: PROBE_KEY,
+                        link: link.to_owned(),
+                    },
+                )
+                .into()
+            })
     }
 
     /// Opens an archived file of a call for streaming.
@@ -192,5 +251,95 @@ impl Reader {
             words: raw.words,
             ..transcript.clone()
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+    use super::*;
+
+    /// A change to an S3 client's configuration.
+    type Configure = fn(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder;
+
+    /// A reader whose S3 client is configured as `configure` says (nothing is sent).
+    fn reader(bucket: &str, configure: Configure) -> Reader {
+        let s3 = aws_sdk_s3::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ));
+        let ddb = aws_sdk_dynamodb::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .build();
+        Reader::new(
+            aws_sdk_dynamodb::Client::from_conf(ddb),
+            aws_sdk_s3::Client::from_conf(configure(s3).build()),
+            "calls",
+            bucket,
+        )
+    }
+
+    #[tokio::test]
+    async fn the_link_prefix_is_where_the_client_addresses_the_bucket() {
+        let cases: [(&str, Configure, &str); 6] = [
+            (
+                "callvault-archive",
+                |b| b,
+                "https://callvault-archive.s3.eu-west-1.amazonaws.com/",
+            ),
+            (
+                "callvault-archive",
+                |b| b.region(Region::new("us-east-1")),
+                "https://callvault-archive.s3.us-east-1.amazonaws.com/",
+            ),
+            (
+                "callvault-archive",
+                |b| b.force_path_style(true),
+                "https://s3.eu-west-1.amazonaws.com/callvault-archive/",
+            ),
+            (
+                "archive.example.com",
+                |b| b,
+                "https://s3.eu-west-1.amazonaws.com/archive.example.com/",
+            ),
+            (
+                "callvault-archive",
+                |b| b.endpoint_url("http://127.0.0.1:4566"),
+                "http://127.0.0.1:4566/callvault-archive/",
+            ),
+            (
+                "callvault-archive",
+                |b| b.endpoint_url("http://localhost:4566"),
+                "http://callvault-archive.localhost:4566/",
+            ),
+        ];
+        for (bucket, configure, expected) in cases {
+            let reader = reader(bucket, configure);
+            let prefix = reader.link_prefix().await.expect("a prefix");
+            assert_eq!(prefix, expected);
+            // Every link to a file of the bucket begins with it.
+            let link = reader
+                .store
+                .s3()
+                .get_object()
+                .bucket(bucket)
+                .key("hatif/2026/11/02/default/c%2F1/recording.mp3")
+                .presigned(PresigningConfig::expires_in(Duration::from_secs(900)).expect("15 min"))
+                .await
+                .expect("presigned");
+            assert!(
+                link.uri().starts_with(&prefix),
+                "{} under {prefix}",
+                link.uri()
+            );
+        }
     }
 }

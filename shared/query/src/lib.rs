@@ -17,7 +17,7 @@ pub use calls::{CallDetail, CallFilter, DeliveryEvent};
 pub use callvault_store::index::{CallSummary, MessageSummary};
 pub use callvault_verify::Scope;
 pub use error::{InputError, QueryError};
-pub use files::{FileLink, OpenFile, MAX_LINK_LIFETIME, MAX_TEXT_FILE};
+pub use files::{FileLink, OpenFile, UnexpectedLink, MAX_LINK_LIFETIME, MAX_TEXT_FILE};
 pub use messages::{MessageDetail, MAX_CONVERSATION};
 pub use paged::Page;
 
