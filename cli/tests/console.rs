@@ -1,6 +1,6 @@
 //! `callvault console` against the emulator: every page and filter over the seeded data set,
 //! hostile provider text rendered inert, raw bodies byte for byte, links that play, the
-//! re-drive form, and the guard that keeps other sites out.
+//! re-drive form, the guard that keeps other sites out, and the page policy the README states.
 
 use callvault_records::{
     Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef, Normalized, Provider, Transcript,
@@ -10,7 +10,7 @@ use callvault_store::files::{FileKind, FileStatus};
 use callvault_store::schema::record_key;
 use callvault_testkit::console::ConsoleProcess;
 use callvault_testkit::dataset::{ingest, recording_content, Dataset, BUSY_CONVERSATION};
-use callvault_testkit::{client_command, Emulator};
+use callvault_testkit::{client_command, repo_root, Emulator};
 use chrono::{TimeZone, Utc};
 use reqwest::header;
 use reqwest::StatusCode;
@@ -530,5 +530,95 @@ async fn every_page_and_filter_over_the_seeded_data() -> anyhow::Result<()> {
             .to_str()?
             .starts_with(kind));
     }
+    Ok(())
+}
+
+/// The console's `Content-Security-Policy` as the README states it, with `links` for its
+/// `<links>` (what every presigned link to the archive bucket begins with).
+fn documented_policy(links: &str) -> anyhow::Result<String> {
+    let readme = std::fs::read_to_string(repo_root().join("README.md"))?;
+    let stated: Vec<&str> = readme
+        .lines()
+        .filter_map(|line| line.strip_prefix("Content-Security-Policy: "))
+        .collect();
+    let [policy] = stated[..] else {
+        anyhow::bail!("the README states the console's policy once, as a header line: {stated:?}");
+    };
+    Ok(policy.replace("<links>", links))
+}
+
+#[tokio::test]
+async fn the_page_policy_is_the_readmes_and_allows_media_only_from_the_bucket() -> anyhow::Result<()>
+{
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let s3 = aws_sdk_s3::Client::new(&emulator.sdk_config().await);
+    let mut call = CallRecord::new(Provider::Voki, "policy-1");
+    call.status = CallStatus::Completed;
+    call.started_at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).single();
+    call.recording = Some(FileRef {
+        source_url: "https://files.example.test/policy-1.mp3".into(),
+    });
+    let received = call.started_at.unwrap_or_default();
+    ingest(&store, Normalized::Call(call.clone()), received).await?;
+    let (pk, sk) = record_key(&Normalized::Call(call), None);
+    let recording = b"not really an mp3";
+    let files = store
+        .update_files(&pk, &sk, |files| {
+            if let Some(f) = files.get_mut(&FileKind::Recording) {
+                f.status = FileStatus::Copied;
+                f.size = Some(recording.len() as u64);
+            }
+        })
+        .await?
+        .expect("the call stored");
+    s3.put_object()
+        .bucket("archive")
+        .key(&files[&FileKind::Recording].s3_key)
+        .body(recording.to_vec().into())
+        .send()
+        .await?;
+    let console = Console::start(emulator.endpoint())?;
+
+    let response = console
+        .http
+        .get(console.process.url("/calls/voki/policy-1"))
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()?
+        .to_owned();
+    let html = response.text().await?;
+
+    // Against the emulator the client addresses the bucket path-style under its endpoint:
+    // that is what the policy names, exactly as the README says.
+    let links = format!("{}/archive/", emulator.endpoint());
+    assert_eq!(policy, documented_policy(&links)?);
+    for directive in ["img-src", "media-src"] {
+        assert!(
+            policy.contains(&format!("{directive} {links};")),
+            "{directive} names the bucket: {policy}"
+        );
+    }
+    // No source wider than one origin: no bare scheme, no wildcard.
+    for source in policy
+        .split(';')
+        .flat_map(|directive| directive.split_whitespace().skip(1))
+    {
+        assert!(
+            !source.contains('*') && !source.ends_with(':'),
+            "{source} in {policy}"
+        );
+    }
+    // The recording the page plays is under what the policy allows.
+    let audio = attributes(&html, "src")
+        .into_iter()
+        .find(|s| s.contains("X-Amz-Signature"))
+        .expect("a presigned recording link");
+    assert!(audio.starts_with(&links), "{audio} under {links}");
+    let played = reqwest::get(&audio).await?;
+    assert_eq!(played.status(), StatusCode::OK);
+    assert_eq!(played.bytes().await?.as_ref(), recording);
     Ok(())
 }

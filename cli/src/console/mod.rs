@@ -30,8 +30,15 @@ pub struct Console {
 }
 
 /// Serves the console on `127.0.0.1:port` (any free port for 0) until the process is stopped,
-/// printing its URL first and opening it in the default browser when `open`.
+/// printing its URL first and opening it in the default browser when `open`. Its pages may
+/// load images and media only from where the reader's presigned links point, read once here.
 pub async fn serve(console: Console, port: u16, open: bool) -> anyhow::Result<()> {
+    let links = console
+        .reader
+        .link_prefix()
+        .await
+        .context("reading where the archive bucket's links point")?;
+    let policy = routes::content_security_policy(&links)?;
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
         .with_context(|| {
@@ -49,7 +56,7 @@ pub async fn serve(console: Console, port: u16, open: bool) -> anyhow::Result<()
             eprintln!("could not open a browser ({err}): open {url} yourself");
         }
     }
-    axum::serve(listener, routes::router(console, port))
+    axum::serve(listener, routes::router(console, port, policy))
         .await
         .context("the console stopped")?;
     Ok(())

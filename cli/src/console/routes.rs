@@ -28,12 +28,14 @@ struct App {
     hosts: [String; 2],
     /// `Origin` values of its own pages.
     origins: [String; 2],
+    /// The `Content-Security-Policy` of every answer.
+    policy: HeaderValue,
 }
 
 type Shared = State<Arc<App>>;
 
-/// Every route of the console.
-pub fn router(console: Console, port: u16) -> Router {
+/// Every route of the console, whose pages carry `policy` (see [`content_security_policy`]).
+pub fn router(console: Console, port: u16, policy: HeaderValue) -> Router {
     let app = Arc::new(App {
         console,
         hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
@@ -41,6 +43,7 @@ pub fn router(console: Console, port: u16) -> Router {
             format!("http://127.0.0.1:{port}"),
             format!("http://localhost:{port}"),
         ],
+        policy,
     });
     Router::new()
         .route("/", get(|| async { Redirect::to("/calls") }))
@@ -114,10 +117,38 @@ fn html(template: &impl Template) -> Page {
     Ok(Html(template.render().map_err(anyhow::Error::from)?).into_response())
 }
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data: https: http://127.0.0.1:* http://localhost:*; \
-     media-src 'self' https: http://127.0.0.1:* http://localhost:*; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The page policy with `{links}` standing for the start of the archive bucket's presigned
+/// links; the README states it word for word.
+const POLICY_TEMPLATE: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src {links}; media-src {links}; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+/// A start of links that a content security policy cannot name as one source.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the archive bucket's presigned links begin with {0:?}, which a content security policy \
+     cannot name (expected http:// or https://, a host, and a path of URL characters)"
+)]
+pub struct UnnameableLinks(pub String);
+
+/// The console's `Content-Security-Policy`: its own script and styles, images and media only
+/// from `links` (what every presigned link to the archive bucket begins with, from
+/// [`callvault_query::Reader::link_prefix`]: the bucket's origin, and its path under a
+/// path-style endpoint), forms only to itself, no framing, no `<base>`, nothing else.
+pub fn content_security_policy(links: &str) -> Result<HeaderValue, UnnameableLinks> {
+    let unnameable = || UnnameableLinks(links.to_owned());
+    let rest = links
+        .strip_prefix("https://")
+        .or_else(|| links.strip_prefix("http://"))
+        .ok_or_else(unnameable)?;
+    // A host source: a host (no wildcard), an optional port, a path; nothing that would end
+    // the source (space, `;`, `,`) or quote it.
+    let url_char = |c: char| c.is_ascii_alphanumeric() || "-._~:/%!$&()+=".contains(c);
+    if rest.is_empty() || rest.starts_with(['/', ':']) || !rest.chars().all(url_char) {
+        return Err(unnameable());
+    }
+    HeaderValue::from_str(&POLICY_TEMPLATE.replace("{links}", links)).map_err(|_| unnameable())
+}
 
 /// Answers only requests addressed to the console itself (another `Host` is a page of
 /// another site rebinding its name to 127.0.0.1), takes changes only from its own pages, and
@@ -147,8 +178,8 @@ async fn guard(State(app): Shared, request: Request, next: Next) -> Response {
         None => next.run(request).await,
     };
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, app.policy.clone());
     for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -327,4 +358,47 @@ async fn script() -> impl IntoResponse {
 
 async fn not_found(request: Request) -> PageError {
     PageError::NoPage(request.uri().path().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_media_only_from_the_bucket_links() {
+        for links in [
+            "https://callvault-archive.s3.eu-west-1.amazonaws.com/",
+            "https://s3.eu-west-1.amazonaws.com/callvault-archive/",
+            "http://127.0.0.1:4566/callvault-archive/",
+        ] {
+            let policy = content_security_policy(links).expect("a policy");
+            assert_eq!(
+                policy.to_str().expect("ASCII"),
+                format!(
+                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src {links}; \
+                     media-src {links}; form-action 'self'; frame-ancestors 'none'; \
+                     base-uri 'none'"
+                )
+            );
+        }
+        for unnameable in [
+            "",
+            "https:",
+            "https://",
+            "https:///bucket/",
+            "ftp://bucket.example/",
+            "https://*.amazonaws.com/",
+            "https://bucket.example/; script-src *",
+            "https://bucket.example/a b/",
+            "https://bucket.example/,/",
+            "https://bucket.example/'unsafe-inline'",
+            "https://user@bucket.example/",
+            "https://bucket.example/\n",
+        ] {
+            assert!(
+                content_security_policy(unnameable).is_err(),
+                "{unnameable:?} refused"
+            );
+        }
+    }
 }
