@@ -5,10 +5,10 @@ use callvault_records::{CallRecord, ContactRecord, MessageRecord, Normalized};
 use callvault_verify::Scope;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::files::{any_due, Files};
+use crate::files::{add_file_attributes, Files};
 use crate::index::add_index_attributes;
 use crate::item::{get_s, get_string_list, s, string_list, Item};
-use crate::schema::{FILES_PENDING, PARTITION_KEY, SORT_KEY};
+use crate::schema::{PARTITION_KEY, SORT_KEY};
 use crate::size::RECENT_DELIVERIES;
 use crate::StoreError;
 
@@ -151,7 +151,7 @@ impl Stored {
 
     /// The record item, keyed `(pk, sk)`, with its index attributes and summary. `now` decides
     /// whether a file waiting for a retry is due (and so whether the copier's stream filter
-    /// passes the item).
+    /// passes the item), and is the due time of a file waiting for its first attempt.
     pub(crate) fn to_item(
         &self,
         pk: &str,
@@ -192,9 +192,7 @@ impl Stored {
                 AttributeValue::M(serde_dynamo::to_item(&self.files)?),
             );
         }
-        if any_due(&self.files, now) {
-            item.insert(FILES_PENDING.into(), AttributeValue::Bool(true));
-        }
+        add_file_attributes(&mut item, pk, &self.files, now);
         let received_at = DateTime::parse_from_rfc3339(&self.received_at)
             .map_err(|e| StoreError::malformed("received_at", e))?
             .with_timezone(&Utc);

@@ -1,6 +1,7 @@
 //! Archive state of the files a record points at (recording, transcript file, media): kept
 //! beside the record in a `files` map so webhook merges and the copier never overwrite each
-//! other, plus a `files_pending` flag that the copier's stream filter selects on.
+//! other, plus a `files_pending` flag that the copier's stream filter selects on and the due
+//! attributes that the copier's sweep queries ([`add_file_attributes`]).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,9 @@ use callvault_records::Normalized;
 use callvault_verify::Scope;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::item::{s, Item};
+use crate::schema::{due_pk, FILES_DUE_AT, FILES_DUE_PK, FILES_PENDING};
 
 /// Which file of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -75,6 +79,34 @@ pub struct FileState {
     /// When the copy completed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_at: Option<String>,
+    /// The copier invocation fetching the file now, if one is (see [`Claim`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// A copier invocation's hold on a file while it fetches it: other copiers leave the file
+/// alone until the claim is released (with the attempt's outcome) or expires (the invocation
+/// ended without recording one), after which any copier may take it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Who holds it: the Lambda request id of the invocation.
+    pub owner: String,
+    /// When it expires (RFC 3339): no later than the end of the owner's invocation.
+    pub until: String,
+}
+
+impl Claim {
+    /// Whether the claim still holds at `now` (an unreadable expiry holds nothing).
+    pub fn holds(&self, now: DateTime<Utc>) -> bool {
+        parse_time(&self.until).is_some_and(|until| until > now)
+    }
+}
+
+/// A time as the store writes it, or `None` when it is not RFC 3339.
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl FileState {
@@ -91,17 +123,30 @@ impl FileState {
             error: None,
             next_attempt_at: None,
             copied_at: None,
+            claim: None,
         }
     }
 
-    /// Whether the copier should try this file at `now`: pending, and due.
+    /// Whether the copier should try this file at `now`: pending, due, and not claimed by a
+    /// copier whose claim still holds.
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
-        self.status == FileStatus::Pending
-            && self
-                .next_attempt_at
-                .as_deref()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .is_none_or(|due| due <= now)
+        self.due_at(now).is_some_and(|due| due <= now)
+    }
+
+    /// When the copier should next look at this file, as of `now`: `None` unless it is
+    /// pending; else its next attempt's time (`now` when it has none, or an unreadable one),
+    /// or the expiry of a claim on it when that is later.
+    pub fn due_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.status != FileStatus::Pending {
+            return None;
+        }
+        let next = self
+            .next_attempt_at
+            .as_deref()
+            .and_then(parse_time)
+            .unwrap_or(now);
+        let claimed = self.claim.as_ref().and_then(|c| parse_time(&c.until));
+        Some(claimed.map_or(next, |until| until.max(next)))
     }
 }
 
@@ -236,6 +281,30 @@ pub fn any_pending(files: &Files) -> bool {
 /// Whether any file is due for the copier at `now`.
 pub fn any_due(files: &Files, now: DateTime<Utc>) -> bool {
     files.values().any(|f| f.is_due(now))
+}
+
+/// When the copier should next look at the record, as of `now`: the earliest
+/// [`FileState::due_at`] of its files, `None` when no file waits.
+pub fn due_at(files: &Files, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    files.values().filter_map(|f| f.due_at(now)).min()
+}
+
+/// Adds what the copier finds a record's files by to the record item at partition `pk`,
+/// as of `now`: `files_pending` while a file is due (the stream filter), and while any file
+/// waits, due or not, `files_due_at` (the earliest time one is due) with `files_due_pk` (the
+/// record's due shard): the sparse index the sweep queries. A record whose files are all
+/// copied or failed has neither.
+pub(crate) fn add_file_attributes(item: &mut Item, pk: &str, files: &Files, now: DateTime<Utc>) {
+    if any_due(files, now) {
+        item.insert(
+            FILES_PENDING.into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+        );
+    }
+    if let Some(due) = due_at(files, now) {
+        item.insert(FILES_DUE_AT.into(), s(crate::timestamp(due)));
+        item.insert(FILES_DUE_PK.into(), s(due_pk(pk)));
+    }
 }
 
 #[cfg(test)]
@@ -373,5 +442,47 @@ mod tests {
         assert!(state.is_due(now + chrono::Duration::minutes(5)));
         state.status = FileStatus::Failed;
         assert!(!state.is_due(now + chrono::Duration::hours(1)));
+    }
+
+    /// A claimed file is not due while the claim holds, and is due again (for a takeover) once
+    /// it has expired; the record's due time follows its earliest waiting file.
+    #[test]
+    fn claims_hide_a_file_until_they_expire() {
+        let now: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().expect("t");
+        let mut recording = FileState::pending("https://h/a", "k");
+        recording.claim = Some(Claim {
+            owner: "req-1".into(),
+            until: "2026-11-23T10:15:00.000Z".into(),
+        });
+        assert!(!recording.is_due(now));
+        assert_eq!(
+            recording.due_at(now),
+            Some("2026-11-23T10:15:00Z".parse().expect("t"))
+        );
+        assert!(recording.is_due(now + chrono::Duration::minutes(15)));
+        let mut transcript = FileState::pending("https://h/t", "k2");
+        transcript.next_attempt_at = Some("2026-11-23T10:05:00.000Z".into());
+        let mut files = Files::from([
+            (FileKind::Recording, recording),
+            (FileKind::Transcript, transcript),
+        ]);
+        assert_eq!(
+            due_at(&files, now),
+            Some("2026-11-23T10:05:00Z".parse().expect("t"))
+        );
+        for file in files.values_mut() {
+            file.status = FileStatus::Failed;
+        }
+        assert_eq!(due_at(&files, now), None);
+        let mut item = Item::new();
+        add_file_attributes(&mut item, "CALL#voki#c1", &files, now);
+        assert!(item.is_empty(), "no file waits: out of both indexes");
+        files.insert(FileKind::Media, FileState::pending("https://h/m", "k3"));
+        add_file_attributes(&mut item, "CALL#voki#c1", &files, now);
+        assert_eq!(
+            crate::item::get_s(&item, FILES_DUE_AT),
+            Some("2026-11-23T10:00:00.000Z")
+        );
+        assert!(item.contains_key(FILES_PENDING) && item.contains_key(FILES_DUE_PK));
     }
 }

@@ -55,7 +55,8 @@ pub struct CallSummary {
     /// Archive status of the recording, when the call has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording: Option<FileStatus>,
-    /// `failed` or `pending` while any of its files is (see [`file_state`]).
+    /// `pending` while any of its files waits for the copier, else `failed` when one failed
+    /// (see [`file_state`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_state: Option<String>,
     /// Whether this was a provider's test delivery.
@@ -118,13 +119,14 @@ fn shown_number(number: Option<&PhoneNumber>) -> Option<String> {
     number.map(|n| summary_text(n.shown()))
 }
 
-/// The `file_state` of a record: `failed` if any file failed, else `pending` if any waits,
-/// else none (the record leaves the sparse index once everything is copied).
+/// The `file_state` of a record: `pending` while any file waits for the copier (so a failed
+/// file never hides one still being retried), else `failed` if any file failed, else none
+/// (the record leaves the sparse index once everything is copied).
 pub fn file_state(files: &Files) -> Option<&'static str> {
-    if files.values().any(|f| f.status == FileStatus::Failed) {
-        Some("failed")
-    } else if files.values().any(|f| f.status == FileStatus::Pending) {
+    if files.values().any(|f| f.status == FileStatus::Pending) {
         Some("pending")
+    } else if files.values().any(|f| f.status == FileStatus::Failed) {
+        Some("failed")
     } else {
         None
     }
@@ -261,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn file_state_prefers_failed_and_is_absent_when_all_copied() {
+    fn file_state_is_pending_while_any_file_waits_and_absent_when_all_copied() {
         let mut files = Files::new();
         assert_eq!(file_state(&files), None);
         files.insert(FileKind::Recording, file(FileStatus::Copied));
@@ -269,6 +271,12 @@ mod tests {
         files.insert(FileKind::Transcript, file(FileStatus::Pending));
         assert_eq!(file_state(&files), Some("pending"));
         files.insert(FileKind::Recording, file(FileStatus::Failed));
+        assert_eq!(
+            file_state(&files),
+            Some("pending"),
+            "a failed file never hides a waiting one"
+        );
+        files.insert(FileKind::Transcript, file(FileStatus::Copied));
         assert_eq!(file_state(&files), Some("failed"));
     }
 

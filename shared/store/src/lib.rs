@@ -9,10 +9,11 @@
 //! a [`StoreError`] that says whether trying again can help.
 //!
 //! Modules by concern: `codec` (record items), `kept` (raw bodies, events, rejected
-//! deliveries), `ingest` (the optimistic merge loop), `record_store` (clients and plain
-//! requests), `spool`.
+//! deliveries), `ingest` (the optimistic merge loop), `copying` (the copier's due records,
+//! file claims and re-indexing), `record_store` (clients and plain requests), `spool`.
 
 mod codec;
+mod copying;
 mod delivery;
 mod error;
 pub mod files;
@@ -28,6 +29,7 @@ pub mod size;
 mod spool;
 
 pub use codec::{record_of, timestamp, History, Stored};
+pub use copying::{claim, ClaimOutcome, DueEntry, FileClaim, Reindexed};
 pub use delivery::Delivery;
 pub use error::{BoxError, FailureKind, Service, StoreError, Unstorable};
 pub use ingest::{Contribution, PutOutcome};

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
 };
 use callvault_records::{Normalized, Provider};
 use callvault_verify::Scope;
+use sha2::Digest;
 
 use crate::error::Service;
 use crate::StoreError;
@@ -21,9 +22,18 @@ pub const STREAM_VIEW_TYPE: StreamViewType = StreamViewType::NewImage;
 pub const DEFAULT_TABLE: &str = "callvault";
 /// Default bucket name for local development and tests.
 pub const DEFAULT_BUCKET: &str = "callvault-archive";
-/// Attribute present (`true`) on records with files waiting to be archived; the copier's
+/// Attribute present (`true`) on records with a file due for the copier now; the copier's
 /// stream filter selects on it.
 pub const FILES_PENDING: &str = "files_pending";
+/// Index sort key of records with a file waiting for the copier (due now or later): the
+/// earliest time one is due, RFC 3339 ms ([`crate::files::add_file_attributes`]).
+pub const FILES_DUE_AT: &str = "files_due_at";
+/// Index key of records with a file waiting for the copier: their due shard
+/// ([`due_pk`]).
+pub const FILES_DUE_PK: &str = "files_due_pk";
+/// How many partitions the due index spreads records over ([`due_pk`]); the sweep queries
+/// each in turn.
+pub const DUE_SHARDS: u32 = 4;
 /// Sort-key prefix of a delivery's event entry, under its record's partition:
 /// `EVENT#<record sk>#<sha256 of the body>` (see [`event_sk`]).
 pub const EVENT_PREFIX: &str = "EVENT#";
@@ -63,8 +73,20 @@ pub struct Index {
     pub hash: &'static str,
     /// Sort key attribute.
     pub range: &'static str,
-    /// Non-key attributes projected into the index.
+    /// Non-key attributes projected into the index; none: the keys only.
     pub projected: &'static [&'static str],
+}
+
+impl Index {
+    /// How the index projects: `KEYS_ONLY` when it projects no other attribute, else
+    /// `INCLUDE` (with [`Index::projected`]).
+    pub fn projection_type(&self) -> ProjectionType {
+        if self.projected.is_empty() {
+            ProjectionType::KeysOnly
+        } else {
+            ProjectionType::Include
+        }
+    }
 }
 
 const SUMMARY_PROJECTION: &[&str] = &["kind", "provider", SUMMARY];
@@ -118,9 +140,17 @@ pub const BY_CONVERSATION: Index = Index {
     range: MESSAGE_SK,
     projected: &["kind", "provider", "record"],
 };
+/// Records with a file waiting for the copier, by the time one is due (sparse, keys only):
+/// the copier's sweep reads only the records due by now, oldest first.
+pub const BY_FILES_DUE: Index = Index {
+    name: "by_files_due",
+    hash: FILES_DUE_PK,
+    range: FILES_DUE_AT,
+    projected: &[],
+};
 
 /// Every secondary index, in the order the template declares them.
-pub const INDEXES: [Index; 7] = [
+pub const INDEXES: [Index; 8] = [
     BY_PROVIDER_TIME,
     BY_FROM_NUMBER,
     BY_TO_NUMBER,
@@ -128,6 +158,7 @@ pub const INDEXES: [Index; 7] = [
     BY_CONTACT,
     BY_FILE_STATE,
     BY_CONVERSATION,
+    BY_FILES_DUE,
 ];
 
 /// Every key attribute (table and indexes), each once, in first-use order.
@@ -146,6 +177,28 @@ pub fn key_attributes() -> Vec<&'static str> {
 /// The `calls_pk` value of a provider's calls.
 pub fn calls_pk(provider: Provider) -> String {
     format!("CALLS#{provider}")
+}
+
+/// The due shard of the record at partition `pk`: a stable function of the key (the first
+/// bytes of its SHA-256), so a record stays in one shard.
+pub fn due_shard(pk: &str) -> u32 {
+    let digest = sha2::Sha256::digest(pk.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % DUE_SHARDS
+}
+
+/// The `files_due_pk` value of the record at partition `pk`: `DUE#<shard>` ([`due_shard`]).
+pub fn due_pk(pk: &str) -> String {
+    due_partition(due_shard(pk))
+}
+
+/// The `files_due_pk` value of one shard: `DUE#<shard>`.
+pub fn due_partition(shard: u32) -> String {
+    format!("DUE#{shard}")
+}
+
+/// Every `files_due_pk` value, in shard order: what a sweep queries.
+pub fn due_partitions() -> impl Iterator<Item = String> {
+    (0..DUE_SHARDS).map(due_partition)
 }
 
 /// The `agent_pk` value of one agent.
@@ -253,12 +306,15 @@ pub async fn create_table(
         create = create.attribute_definitions(string_key(name).map_err(built)?);
     }
     for index in INDEXES {
-        let projection = Projection::builder()
-            .projection_type(ProjectionType::Include)
-            .set_non_key_attributes(Some(
+        let projection = Projection::builder().projection_type(index.projection_type());
+        let projection = if index.projected.is_empty() {
+            projection
+        } else {
+            projection.set_non_key_attributes(Some(
                 index.projected.iter().map(|a| (*a).to_owned()).collect(),
             ))
-            .build();
+        }
+        .build();
         create = create.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)

@@ -87,13 +87,16 @@ fn indexes_match_the_schema_in_name_keys_and_projection() {
             "{}",
             index.name
         );
-        assert_eq!(declared["Projection"]["ProjectionType"], "INCLUDE");
+        assert_eq!(
+            declared["Projection"]["ProjectionType"],
+            index.projection_type().as_str(),
+            "{}",
+            index.name
+        );
         let projected: Vec<&str> = declared["Projection"]["NonKeyAttributes"]
             .as_sequence()
-            .expect("NonKeyAttributes list")
-            .iter()
-            .filter_map(|a| a.as_str())
-            .collect();
+            .map(|list| list.iter().filter_map(|a| a.as_str()).collect())
+            .unwrap_or_default();
         assert_eq!(projected, index.projected, "{}", index.name);
     }
 }
