@@ -428,6 +428,9 @@ pub enum RecordingCommand {
     /// Copy failed files again (after fixing the cause, or once the provider's link works):
     /// every failed file (`--failed`, narrowed by `--provider` and `--since`), or one call's.
     Retry(Retry),
+    /// Once, after upgrading from a version without the copier's due index: index the records
+    /// with files pending or failed so the copier's sweep finds every waiting file (idempotent).
+    Reindex,
 }
 
 /// `recording retry` arguments.

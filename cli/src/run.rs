@@ -487,6 +487,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 records.len()
             )?;
         }
+        Command::Recording(RecordingCommand::Reindex) => {
+            let ctx = Context::load(&cli).await?;
+            let done = ctx.store.index_waiting_files(Utc::now()).await?;
+            writeln!(
+                err,
+                "{} of {} record(s) with files pending or failed indexed for the copier's sweep",
+                done.updated, done.records
+            )?;
+        }
         Command::Console(console) => {
             drop(out);
             let ctx = Context::load(&cli).await?;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use callvault_archive::config::{
     copier_from_env, retry_schedule_from_env, table_timeouts, upload_timeouts,
 };
-use callvault_archive::stream::{Archiver, CopierEvent};
+use callvault_archive::stream::{Archiver, CopierEvent, Invocation};
 use callvault_runtime::{sdk_config, telemetry, time_left, Config};
 use lambda_runtime::{service_fn, LambdaEvent};
 
@@ -29,7 +29,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<CopierEvent>| async move {
             let deadline = Instant::now() + time_left(event.context.deadline).unwrap_or(TIMEOUT);
-            Ok::<_, lambda_runtime::Error>(archiver.handle(event.payload, deadline).await)
+            let invocation = Invocation::new(event.context.request_id, deadline);
+            Ok::<_, lambda_runtime::Error>(archiver.handle(event.payload, &invocation).await)
         },
     ))
     .await

@@ -3,22 +3,27 @@
 //! - a batch of DynamoDB stream records, each naming a record with files due (the event
 //!   source mapping filters on `files_pending`): a file's first attempt, right after the
 //!   delivery that brought it;
-//! - a scheduled sweep (every minute in AWS), which finds records with files still pending in
-//!   the sparse file-state index and tries those that are due: every later attempt, spaced by
-//!   the [`RetrySchedule`], and anything a stream batch left for lack of time.
+//! - a scheduled sweep (every minute in AWS), which reads the records due by now from the
+//!   sparse due index (`by_files_due`, oldest first, bounded per run; records whose files wait
+//!   for a later time are not read) and tries their due files: every later attempt, spaced by
+//!   the [`RetrySchedule`], anything a stream batch left for lack of time, and any file whose
+//!   copier stopped before recording an outcome.
 //!
-//! For each record the item is read again (consistent read: the stream image may be stale),
-//! every due file is copied within the time the invocation has left, and the outcome is
-//! written back to the record's `files` map before the invocation ends: copied; pending with
-//! the attempt counted and the time of the next one; or failed after the last attempt (or at
-//! once for a permanent failure). Storage errors are reported as batch item failures so Lambda
-//! retries just those records.
+//! For each record the item is read again (consistent read: the stream image and the index
+//! may be stale). Each due file is claimed before it is fetched (a write conditional on the
+//! record's version, owned by the invocation's request id, expiring at the invocation's
+//! deadline), so one copier at a time fetches a file and the others skip it; the claim is
+//! released when the outcome is written back to the record's `files` map, before the
+//! invocation ends: copied; pending with the attempt counted and the time of the next one; or
+//! failed after the last attempt (or at once for a permanent failure). Each outcome is one
+//! log event ([`FILE_OUTCOME_EVENT`]) that the template's metric filter counts. Storage
+//! errors are reported as batch item failures so Lambda retries just those records.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use callvault_store::files::{FileState, FileStatus};
-use callvault_store::{timestamp, RecordStore, StoreError};
+use callvault_store::{claim, timestamp, ClaimOutcome, FileClaim, RecordStore, StoreError, Stored};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -68,8 +73,43 @@ impl RetrySchedule {
 const RECORD_MARGIN: Duration = Duration::from_secs(20);
 /// A copy is not started with less time than this left; the file waits for the next sweep.
 const MIN_COPY_TIME: Duration = Duration::from_secs(10);
-/// Records a sweep looks at, at most.
+/// Due records a sweep reads, at most (the oldest due first).
 const SWEEP_LIMIT: usize = 1000;
+
+/// The message of the log event written for each file outcome (with the field `outcome`:
+/// `copied`, `retry` or `failed`); the template's metric filter on the copier's log group
+/// counts the `failed` ones.
+pub const FILE_OUTCOME_EVENT: &str = "file_outcome";
+
+/// One invocation of the copier: who it is (the owner of the claims it takes) and when it
+/// must have answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// The Lambda request id.
+    pub request_id: String,
+    /// The invocation's deadline.
+    pub deadline: Instant,
+}
+
+impl Invocation {
+    /// An invocation with this request id that must end by `deadline`.
+    pub fn new(request_id: impl Into<String>, deadline: Instant) -> Self {
+        Self {
+            request_id: request_id.into(),
+            deadline,
+        }
+    }
+
+    /// Time left until the deadline.
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// The deadline as a wall-clock time (when its claims expire).
+    fn ends_at(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.left()).unwrap_or_default()
+    }
+}
 
 /// A DynamoDB stream event as Lambda delivers it (only the fields used here).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -149,6 +189,9 @@ pub struct ItemFailure {
 /// What happened to the files of the records an invocation looked at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
+    /// Records read (for a sweep: the due records the index listed).
+    #[serde(default)]
+    pub records: usize,
     /// Files copied.
     pub copied: usize,
     /// Files whose attempt failed and that wait for their next one.
@@ -157,12 +200,17 @@ pub struct Report {
     pub failed: usize,
     /// Files due but left for a later invocation (too little time left).
     pub deferred: usize,
+    /// Files due but claimed by another invocation, left to it.
+    #[serde(default)]
+    pub busy: usize,
     /// Records whose outcome could not be recorded (storage failed).
     pub errors: usize,
 }
 
 impl Report {
     fn add(&mut self, other: Report) {
+        self.records += other.records;
+        self.busy += other.busy;
         self.copied += other.copied;
         self.retrying += other.retrying;
         self.failed += other.failed;
@@ -189,20 +237,20 @@ impl Archiver {
         }
     }
 
-    /// Handles one invocation that must end by `deadline`: a stream batch (answered with its
-    /// batch item failures) or a sweep (answered with its [`Report`]).
-    pub async fn handle(&self, event: CopierEvent, deadline: Instant) -> Value {
+    /// Handles one invocation: a stream batch (answered with its batch item failures) or a
+    /// sweep (answered with its [`Report`]).
+    pub async fn handle(&self, event: CopierEvent, invocation: &Invocation) -> Value {
         let response = match event {
             CopierEvent::Stream(batch) => {
-                serde_json::to_value(self.handle_batch(batch, deadline).await)
+                serde_json::to_value(self.handle_batch(batch, invocation).await)
             }
-            CopierEvent::Scheduled(_) => serde_json::to_value(self.sweep(deadline).await),
+            CopierEvent::Scheduled(_) => serde_json::to_value(self.sweep(invocation).await),
         };
         response.unwrap_or(Value::Null)
     }
 
     /// Handles one stream batch.
-    pub async fn handle_batch(&self, event: StreamEvent, deadline: Instant) -> BatchResponse {
+    pub async fn handle_batch(&self, event: StreamEvent, invocation: &Invocation) -> BatchResponse {
         let mut response = BatchResponse::default();
         for record in event.records {
             let (Some(pk), Some(sk)) = (record.dynamodb.key("pk"), record.dynamodb.key("sk"))
@@ -210,7 +258,7 @@ impl Archiver {
                 tracing::warn!("stream record without pk/sk ignored");
                 continue;
             };
-            if let Err(e) = self.archive_record(pk, sk, deadline).await {
+            if let Err(e) = self.archive_record(pk, sk, invocation).await {
                 tracing::error!(pk, error = %e.detail(), "could not record copy results; the batch item will be retried");
                 if let Some(seq) = record.dynamodb.sequence_number {
                     response.batch_item_failures.push(ItemFailure {
@@ -222,23 +270,24 @@ impl Archiver {
         response
     }
 
-    /// Tries every due file of the records with files pending, oldest first, while time lasts.
-    pub async fn sweep(&self, deadline: Instant) -> Report {
+    /// Tries every due file of the records due by now (at most [`SWEEP_LIMIT`], oldest due
+    /// first), while time lasts.
+    pub async fn sweep(&self, invocation: &Invocation) -> Report {
         let mut report = Report::default();
-        let entries = match self.store.with_file_state("pending", SWEEP_LIMIT).await {
+        let entries = match self.store.due_records(Utc::now(), SWEEP_LIMIT).await {
             Ok(entries) => entries,
             Err(e) => {
-                tracing::error!(error = %e.detail(), "sweep could not list pending files");
+                tracing::error!(error = %e.detail(), "sweep could not list due files");
                 report.errors += 1;
                 return report;
             }
         };
         for entry in entries {
-            if deadline.saturating_duration_since(Instant::now()) < RECORD_MARGIN + MIN_COPY_TIME {
+            if invocation.left() < RECORD_MARGIN + MIN_COPY_TIME {
                 report.deferred += 1;
                 continue;
             }
-            match self.archive_record(&entry.pk, &entry.sk, deadline).await {
+            match self.archive_record(&entry.pk, &entry.sk, invocation).await {
                 Ok(r) => report.add(r),
                 Err(e) => {
                     tracing::error!(pk = %entry.pk, error = %e.detail(), "could not record copy results");
@@ -247,37 +296,65 @@ impl Archiver {
             }
         }
         tracing::info!(
+            records = report.records,
             copied = report.copied,
             retrying = report.retrying,
             failed = report.failed,
             deferred = report.deferred,
+            busy = report.busy,
             errors = report.errors,
             "sweep"
         );
         report
     }
 
-    /// Copies every due file of the record at `(pk, sk)` and records the outcomes.
+    /// Copies every due file of the record at `(pk, sk)` that no other invocation holds, and
+    /// records the outcomes.
     pub async fn archive_record(
         &self,
         pk: &str,
         sk: &str,
-        deadline: Instant,
+        invocation: &Invocation,
     ) -> Result<Report, StoreError> {
         let mut report = Report::default();
         let Some(stored) = self.store.get_item(pk, sk).await? else {
             return Ok(report);
         };
+        report.records += 1;
         let provider = stored.record.provider();
         let now = Utc::now();
-        for (kind, file) in stored.files.iter().filter(|(_, f)| f.is_due(now)) {
-            let left = deadline
-                .saturating_duration_since(Instant::now())
-                .saturating_sub(RECORD_MARGIN);
+        let due: Vec<_> = stored
+            .files
+            .iter()
+            .filter(|(_, f)| f.is_due(now))
+            .map(|(kind, file)| (*kind, file.source_url.clone()))
+            .collect();
+        // The record as just read serves the first claim; later ones read it again.
+        let mut known: Option<Stored> = Some(stored);
+        for (kind, source_url) in due {
+            let left = invocation.left().saturating_sub(RECORD_MARGIN);
             if left < MIN_COPY_TIME {
                 report.deferred += 1;
                 continue;
             }
+            let hold = claim(&invocation.request_id, invocation.ends_at());
+            let request = FileClaim {
+                kind,
+                source_url: &source_url,
+                claim: &hold,
+            };
+            let claimed = self
+                .store
+                .claim_file(pk, sk, &request, Utc::now(), known.take())
+                .await?;
+            let file = match claimed {
+                ClaimOutcome::Claimed(file) => file,
+                ClaimOutcome::Busy => {
+                    report.busy += 1;
+                    continue;
+                }
+                ClaimOutcome::NotDue => continue,
+            };
             let budget = left.min(self.copier.max_duration(provider.as_str()));
             let started = Instant::now();
             let result = self
@@ -285,21 +362,36 @@ impl Archiver {
                 .copy_within(provider.as_str(), &file.source_url, &file.s3_key, budget)
                 .await;
             let latency_ms = started.elapsed().as_millis() as u64;
-            let source_url = file.source_url.clone();
             let mut applied = None;
             self.store
                 .update_files(pk, sk, |files| {
                     applied = None;
-                    if let Some(state) = files.get_mut(kind) {
-                        // Only the file that was copied: a newer delivery may have changed it.
-                        if state.source_url == source_url && state.status == FileStatus::Pending {
+                    if let Some(state) = files.get_mut(&kind) {
+                        // Only the file this invocation still holds: a newer delivery may
+                        // have changed it, or (after the claim expired) another copier taken
+                        // it over.
+                        if state.source_url == source_url
+                            && state.status == FileStatus::Pending
+                            && state
+                                .claim
+                                .as_ref()
+                                .is_some_and(|c| c.owner == invocation.request_id)
+                        {
                             apply(state, &result, budget, &self.schedule, Utc::now());
                             applied = Some(state.clone());
                         }
                     }
                 })
                 .await?;
-            let Some(state) = applied else { continue };
+            let Some(state) = applied else {
+                tracing::warn!(
+                    pk,
+                    kind = kind.as_str(),
+                    latency_ms,
+                    "the file changed or was taken over during the attempt; its outcome is not recorded"
+                );
+                continue;
+            };
             let outcome = match state.status {
                 FileStatus::Copied => {
                     report.copied += 1;
@@ -323,15 +415,16 @@ impl Archiver {
                 error = state.error.as_deref(),
                 next_attempt_at = state.next_attempt_at.as_deref(),
                 latency_ms,
-                "file"
+                "{FILE_OUTCOME_EVENT}"
             );
         }
         Ok(report)
     }
 }
 
-/// Records one attempt's result in a file's state: copied; pending again with the time of
-/// the next attempt (a transient failure with attempts left); or failed.
+/// Records one attempt's result in a file's state, releasing its claim: copied; pending
+/// again with the time of the next attempt (a transient failure with attempts left); or
+/// failed.
 fn apply(
     state: &mut FileState,
     result: &Result<Uploaded, CopyError>,
@@ -341,6 +434,7 @@ fn apply(
 ) {
     state.attempts += 1;
     state.next_attempt_at = None;
+    state.claim = None;
     match result {
         Ok(up) => {
             state.status = FileStatus::Copied;
@@ -402,8 +496,10 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-27T10:00:00Z".parse().expect("t");
         let budget = Duration::from_secs(600);
         let mut s = FileState::pending("https://h/a", "k");
+        s.claim = Some(claim("request-1", now + chrono::Duration::minutes(15)));
         apply(&mut s, &Err(CopyError::Status(503)), budget, &schedule, now);
         assert_eq!((s.status, s.attempts), (FileStatus::Pending, 1));
+        assert_eq!(s.claim, None, "the outcome releases the claim");
         assert_eq!(
             s.next_attempt_at.as_deref(),
             Some("2026-11-27T10:01:00.000Z")

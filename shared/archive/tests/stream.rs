@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use callvault_archive::guard::{AddressPolicy, SystemResolver};
 use callvault_archive::source::{HttpSource, SourcePolicy};
 use callvault_archive::stream::{
-    Archiver, BatchResponse, Change, ItemFailure, RetrySchedule, StreamEvent, StreamRecord,
+    Archiver, BatchResponse, Change, Invocation, ItemFailure, RetrySchedule, StreamEvent,
+    StreamRecord,
 };
 use callvault_archive::upload::UploadConfig;
 use callvault_archive::{Copier, RetryPolicy, Sources};
@@ -43,9 +44,15 @@ fn archiver(copier: Copier, store: &RecordStore, delay: Duration) -> Archiver {
     Archiver::new(copier, store.clone(), RetrySchedule::new(vec![delay; 3]))
 }
 
-/// A deadline as far away as a Lambda invocation's.
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(900)
+/// An invocation with a request id of its own and a deadline as far away as a Lambda
+/// invocation's.
+fn invocation() -> Invocation {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Invocation::new(
+        format!("request-{id}"),
+        Instant::now() + Duration::from_secs(900),
+    )
 }
 
 fn event(pk: &str, sk: &str, seq: &str) -> StreamEvent {
@@ -100,7 +107,7 @@ async fn pending_recording_is_copied_once_and_the_flag_cleared() -> anyhow::Resu
     );
     assert_eq!(
         archiver
-            .handle_batch(event(&pk, &sk, "1"), deadline())
+            .handle_batch(event(&pk, &sk, "1"), &invocation())
             .await,
         BatchResponse::default()
     );
@@ -119,7 +126,7 @@ async fn pending_recording_is_copied_once_and_the_flag_cleared() -> anyhow::Resu
 
     let requests = server.requests();
     archiver
-        .handle_batch(event(&pk, &sk, "2"), deadline())
+        .handle_batch(event(&pk, &sk, "2"), &invocation())
         .await;
     assert_eq!(
         server.requests(),
@@ -158,7 +165,7 @@ async fn a_crash_between_upload_and_record_update_heals_without_a_second_object(
 
     // The stream delivers the record again: the object is recognized, not downloaded again.
     archiver(copier, &store, Duration::from_secs(60))
-        .handle_batch(event(&pk, &sk, "1"), deadline())
+        .handle_batch(event(&pk, &sk, "1"), &invocation())
         .await;
     assert_eq!(server.requests(), requests);
     let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
@@ -183,7 +190,7 @@ async fn a_webhook_write_during_the_copy_loses_neither() -> anyhow::Result<()> {
     ingest_voiceinfra_call(&store, "c-3", &server.url("/files/r.mp3")).await?;
     let copier = copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await));
     archiver(copier, &store, Duration::from_secs(60))
-        .handle_batch(event(&pk, &sk, "1"), deadline())
+        .handle_batch(event(&pk, &sk, "1"), &invocation())
         .await;
     let stored = store.get_item(&pk, &sk).await?.expect("record");
     assert_eq!(
@@ -212,7 +219,7 @@ async fn storage_failures_are_reported_as_batch_item_failures() -> anyhow::Resul
     );
     let copier = copier(aws_sdk_s3::Client::new(&sdk));
     let response = archiver(copier, &store, Duration::from_secs(60))
-        .handle_batch(event("CALL#voki#x", "CALL", "42"), deadline())
+        .handle_batch(event("CALL#voki#x", "CALL", "42"), &invocation())
         .await;
     assert_eq!(
         response,
@@ -241,7 +248,7 @@ async fn failed_attempts_wait_for_their_time_and_the_sweep_retries_them() -> any
         Duration::from_secs(2),
     );
     archiver
-        .handle_batch(event(&pk, &sk, "1"), deadline())
+        .handle_batch(event(&pk, &sk, "1"), &invocation())
         .await;
     let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
     assert_eq!((file.status, file.attempts), (FileStatus::Pending, 1));
@@ -256,14 +263,14 @@ async fn failed_attempts_wait_for_their_time_and_the_sweep_retries_them() -> any
     );
 
     let requests = server.requests();
-    let early = archiver.sweep(deadline()).await;
+    let early = archiver.sweep(&invocation()).await;
     assert_eq!(
         (early.copied, server.requests()),
         (0, requests),
         "not due yet"
     );
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let report = archiver.sweep(deadline()).await;
+    let report = archiver.sweep(&invocation()).await;
     assert_eq!(report.copied, 1, "{report:?}");
     let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
     assert_eq!(
@@ -273,7 +280,7 @@ async fn failed_attempts_wait_for_their_time_and_the_sweep_retries_them() -> any
 
     let (pk, sk) = ingest_voiceinfra_call(&store, "c-5", &server.url("/status/404")).await?;
     archiver
-        .handle_batch(event(&pk, &sk, "2"), deadline())
+        .handle_batch(event(&pk, &sk, "2"), &invocation())
         .await;
     let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
     assert_eq!((file.status, file.attempts), (FileStatus::Failed, 1));
@@ -295,11 +302,216 @@ async fn no_copy_starts_without_the_time_to_finish_it() -> anyhow::Result<()> {
         Duration::from_secs(60),
     );
     let report = archiver
-        .archive_record(&pk, &sk, Instant::now() + Duration::from_secs(25))
+        .archive_record(
+            &pk,
+            &sk,
+            &Invocation::new("short", Instant::now() + Duration::from_secs(25)),
+        )
         .await?;
     assert_eq!((report.deferred, report.copied), (1, 0));
     let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
     assert_eq!((file.status, file.attempts), (FileStatus::Pending, 0));
     assert_eq!(server.requests(), 0);
+    Ok(())
+}
+
+/// Two copiers started at once on the same due file (a stream invocation and a sweep): one
+/// downloads it, the other leaves it alone, and the attempt counts once, whether the download
+/// succeeds or fails.
+#[tokio::test]
+async fn two_copiers_at_once_fetch_a_file_once_and_count_one_attempt() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    let s3 = aws_sdk_s3::Client::new(&emulator.sdk_config().await);
+    let stream_copier = archiver(copier(s3.clone()), &store, Duration::from_secs(60));
+    let sweeper = archiver(copier(s3), &store, Duration::from_secs(60));
+    let (stream_invocation, sweep_invocation) = (invocation(), invocation());
+
+    // A download that takes a second: both copiers find the file due before either is done.
+    server.add("r.mp3", vec![6u8; 5000], "audio/mpeg");
+    let path = "/slow/1000/r.mp3";
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-7", &server.url(path)).await?;
+    let (batch, sweep) = tokio::join!(
+        stream_copier.handle_batch(event(&pk, &sk, "1"), &stream_invocation),
+        sweeper.sweep(&sweep_invocation)
+    );
+    assert_eq!(batch, BatchResponse::default());
+    assert_eq!(server.hits(path), 1, "one download (sweep: {sweep:?})");
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!((file.status, file.attempts), (FileStatus::Copied, 1));
+
+    // A source that fails after a second: one attempt (its two tries), counted once.
+    let path = "/slow/1000/absent.mp3";
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-8", &server.url(path)).await?;
+    let (_, sweep) = tokio::join!(
+        stream_copier.handle_batch(event(&pk, &sk, "2"), &stream_invocation),
+        sweeper.sweep(&sweep_invocation)
+    );
+    assert_eq!(
+        server.hits(path),
+        2,
+        "one attempt of two tries (sweep: {sweep:?})"
+    );
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!(
+        (file.status, file.attempts, file.error.as_deref()),
+        (FileStatus::Pending, 1, Some("source answered HTTP 503"))
+    );
+    Ok(())
+}
+
+/// Every DynamoDB request a client sends: its operation and its body.
+#[derive(Debug, Clone, Default)]
+struct Requests(Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+impl Requests {
+    /// The bodies of the requests of `operation` sent so far.
+    fn bodies(&self, operation: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .expect("requests")
+            .iter()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    fn clear(&self) {
+        self.0.lock().expect("requests").clear();
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "Requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let request = context.request();
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        let body = request
+            .body()
+            .bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        self.0.lock().expect("requests").push((operation, body));
+        Ok(())
+    }
+}
+
+/// A sweep reads the records with a file due and no other: records whose files wait for a
+/// later attempt are neither listed nor fetched.
+#[tokio::test]
+async fn a_sweep_reads_only_due_work() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let sdk = emulator.sdk_config().await;
+    let requests = Requests::default();
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(requests.clone())
+            .build(),
+    );
+    let store = RecordStore::new(
+        ddb.clone(),
+        aws_sdk_s3::Client::new(&sdk),
+        "calls",
+        "archive",
+    );
+    callvault_store::schema::create_table(&ddb, "calls").await?;
+    callvault_store::schema::create_bucket(&aws_sdk_s3::Client::new(&sdk), "archive").await?;
+    let server = SourceServer::start().await?;
+    let archiver = archiver(
+        copier(aws_sdk_s3::Client::new(&sdk)),
+        &store,
+        Duration::from_secs(3600),
+    );
+    // Twenty records whose first attempt failed: each waits an hour for its next one.
+    let mut waiting = Vec::new();
+    for i in 0..20 {
+        let (pk, sk) =
+            ingest_voiceinfra_call(&store, &format!("waits-{i}"), &server.url("/status/503"))
+                .await?;
+        archiver
+            .handle_batch(event(&pk, &sk, &i.to_string()), &invocation())
+            .await;
+        waiting.push(pk);
+    }
+    // One record with a file due now.
+    server.add("r.mp3", vec![8u8; 1000], "audio/mpeg");
+    let (due, _) = ingest_voiceinfra_call(&store, "due-1", &server.url("/files/r.mp3")).await?;
+
+    requests.clear();
+    let before = server.requests();
+    let report = archiver.sweep(&invocation()).await;
+    assert_eq!(report.copied, 1, "{report:?}");
+    assert_eq!(
+        server.requests(),
+        before + 1,
+        "only the due file is fetched"
+    );
+    let read = requests.bodies("GetItem");
+    assert!(
+        read.iter().all(|body| body.contains(&due)),
+        "the sweep read only the due record, not the waiting ones: {read:?}"
+    );
+    for query in requests.bodies("Query") {
+        assert!(
+            waiting.iter().all(|pk| !query.contains(pk.as_str())),
+            "{query}"
+        );
+    }
+    Ok(())
+}
+
+/// A copier that stopped while holding a file (its claim never released) delays the file only
+/// until the claim expires: the sweep then takes it over and copies it.
+#[tokio::test]
+async fn a_stopped_copiers_claim_expires_and_the_file_is_taken_over() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    server.add("r.mp3", vec![2u8; 3000], "audio/mpeg");
+    let url = server.url("/files/r.mp3");
+    let (pk, sk) = ingest_voiceinfra_call(&store, "c-9", &url).await?;
+    let until = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let stopped = callvault_store::claim("stopped-request", until);
+    let request = callvault_store::FileClaim {
+        kind: FileKind::Recording,
+        source_url: &url,
+        claim: &stopped,
+    };
+    let claimed = store
+        .claim_file(&pk, &sk, &request, chrono::Utc::now(), None)
+        .await?;
+    assert!(matches!(claimed, callvault_store::ClaimOutcome::Claimed(_)));
+    let archiver = archiver(
+        copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await)),
+        &store,
+        Duration::from_secs(60),
+    );
+    let held = archiver.sweep(&invocation()).await;
+    assert_eq!((held.records, held.copied), (0, 0), "{held:?}");
+    let stream = archiver.archive_record(&pk, &sk, &invocation()).await?;
+    assert_eq!((stream.records, stream.copied), (1, 0), "{stream:?}");
+    assert_eq!(server.requests(), 0);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let report = archiver.sweep(&invocation()).await;
+    assert_eq!((report.records, report.copied), (1, 1), "{report:?}");
+    let file = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording].clone();
+    assert_eq!(
+        (file.status, file.attempts, file.claim),
+        (FileStatus::Copied, 1, None)
+    );
     Ok(())
 }

@@ -9,6 +9,8 @@
 //! - `/outage/<seconds>/<name>`: 503 for `seconds` after the first request of that path, then
 //!   the file (a provider's file hosting down for a while).
 //! - `/stall/<name>`: headers and half the file, then silence.
+//! - `/slow/<millis>/<name>`: after waiting that long, the file, or 503 when there is no such
+//!   file (a download or a failure that takes a while, so two copiers of one file overlap).
 //! - `/truncated/<name>`: declares the full length, sends half, closes.
 //! - `/chunked/<name>`: the file with no declared length (chunked).
 //! - `/redirect?to=<url>`: 302 to `url`.
@@ -87,6 +89,15 @@ impl SourceServer {
     /// Requests received so far.
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests received so far for `path` (as in [`Self::url`]).
+    pub fn hits(&self, path: &str) -> usize {
+        self.state
+            .hits
+            .lock()
+            .map(|hits| hits.get(path).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 }
 
@@ -173,6 +184,18 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
             } else {
                 let (body, ct) = file(name).unwrap_or_default();
                 respond(&mut stream, 200, &ct, Some(body.len() as u64), &body).await
+            }
+        }
+        ["slow", millis, name] => {
+            tokio::time::sleep(std::time::Duration::from_millis(
+                millis.parse().unwrap_or(0),
+            ))
+            .await;
+            match file(name) {
+                Some((body, ct)) => {
+                    respond(&mut stream, 200, &ct, Some(body.len() as u64), &body).await
+                }
+                None => respond(&mut stream, 503, "text/plain", Some(0), b"").await,
             }
         }
         ["stall", name] => {
