@@ -36,7 +36,7 @@ pub use ingest::{Contribution, PutOutcome};
 pub use item::Item;
 pub use kept::{Kept, KeptBody, RejectedDelivery};
 pub use record_store::{FileStateEntry, RecordStore};
-pub use spool::{SpooledDelivery, SPOOL_PREFIX};
+pub use spool::{spool_prefix, spooled_by, SpooledDelivery, SPOOL_PREFIX};
 
 /// The DynamoDB client type, re-exported so callers need no direct SDK dependency.
 pub use aws_sdk_dynamodb::Client as DynamoDbClient;

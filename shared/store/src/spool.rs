@@ -14,6 +14,21 @@ use crate::{Delivery, RecordStore, StoreError};
 /// Key prefix of spooled deliveries in the archive bucket.
 pub const SPOOL_PREFIX: &str = "spool/";
 
+/// The spool prefix of one webhook, `spool/<webhook>/`: the only part of the spool its
+/// function writes, and (in AWS) the only one its role may write, so the prefix of a spooled
+/// object says which webhook's function wrote it.
+pub fn spool_prefix(webhook: &str) -> String {
+    format!("{SPOOL_PREFIX}{webhook}/")
+}
+
+/// The webhook whose prefix a spool key is under (`spool/<webhook>/...`), if any.
+pub fn spooled_by(key: &str) -> Option<&str> {
+    key.strip_prefix(SPOOL_PREFIX)?
+        .split_once('/')
+        .map(|(webhook, _)| webhook)
+        .filter(|webhook| !webhook.is_empty())
+}
+
 /// A spooled delivery: everything needed to ingest it later as if it had just arrived.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpooledDelivery {
@@ -52,7 +67,9 @@ impl SpooledDelivery {
 }
 
 impl RecordStore {
-    /// Writes a delivery to the spool and returns its key.
+    /// Writes a delivery to the spool, under its webhook's prefix ([`spool_prefix`]):
+    /// `spool/<webhook>/<YYYY-MM-DD>/<HHMMSS.mmm>-<first 16 hex of the body's SHA-256>.json`.
+    /// Returns its key.
     pub async fn spool(&self, delivery: &Delivery<'_>) -> Result<String, StoreError> {
         let spooled = SpooledDelivery {
             provider: delivery.provider,
@@ -64,8 +81,8 @@ impl RecordStore {
             body_base64: base64::engine::general_purpose::STANDARD.encode(delivery.verified.body()),
         };
         let key = format!(
-            "{SPOOL_PREFIX}{}/{}/{}-{}.json",
-            delivery.provider,
+            "{}{}/{}-{}.json",
+            spool_prefix(delivery.webhook),
             delivery.day(),
             delivery.received_at.format("%H%M%S%.3f"),
             &delivery.body_sha256()[..16]
@@ -128,5 +145,23 @@ impl RecordStore {
     /// Removes a spooled delivery once it has been applied (or kept).
     pub async fn remove_spooled(&self, key: &str) -> Result<(), StoreError> {
         self.delete_object(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_key_names_the_webhook_that_wrote_it() {
+        let key = format!(
+            "{}2026-11-27/100000.000-abcd.json",
+            spool_prefix("hatif-call")
+        );
+        assert_eq!(key, "spool/hatif-call/2026-11-27/100000.000-abcd.json");
+        assert_eq!(spooled_by(&key), Some("hatif-call"));
+        assert_eq!(spooled_by("spool/x.json"), None);
+        assert_eq!(spooled_by("spool//x.json"), None);
+        assert_eq!(spooled_by("raw/voki/x"), None);
     }
 }

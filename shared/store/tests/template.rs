@@ -145,3 +145,73 @@ fn bucket_aborts_incomplete_multipart_uploads() {
         .iter()
         .any(|r| !r["AbortIncompleteMultipartUpload"].is_null()));
 }
+
+/// The text of a scalar, through a YAML tag (`!Sub "..."`, `!GetAtt X.Arn`).
+fn text(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) => text(&tagged.value),
+        other => other.as_str(),
+    }
+}
+
+/// A string or a list of strings, as IAM statements write `Action` and `Resource`.
+fn texts(value: &Value) -> Vec<&str> {
+    match value.as_sequence() {
+        Some(list) => list.iter().filter_map(text).collect(),
+        None => text(value).into_iter().collect(),
+    }
+}
+
+/// Each function may write spooled deliveries only under its own prefix
+/// (`spool::spool_prefix` of its binary's name): the spool replayer applies an object only if
+/// that prefix names the webhook the object claims, so one function cannot spool for another.
+#[test]
+fn each_function_writes_only_its_own_spool_prefix() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let mut writers = Vec::new();
+    for function in resources.values() {
+        if function["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = text(&function["Metadata"]["BuildProperties"]["Binary"]).expect("binary");
+        let role = text(&function["Properties"]["Role"])
+            .and_then(|r| r.strip_suffix(".Arn"))
+            .expect("a role of the template");
+        let statements = template["Resources"][role]["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| {
+                p["PolicyDocument"]["Statement"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+            });
+        let spool_writes: Vec<&str> = statements
+            .filter(|s| texts(&s["Action"]).contains(&"s3:PutObject"))
+            .flat_map(|s| texts(&s["Resource"]))
+            .filter(|r| r.contains(callvault_store::SPOOL_PREFIX))
+            .collect();
+        if !spool_writes.is_empty() {
+            let own = format!(
+                "${{ArchiveBucket.Arn}}/{}*",
+                callvault_store::spool_prefix(binary)
+            );
+            assert_eq!(spool_writes, [own.as_str()], "{binary}");
+            writers.push(binary);
+        }
+    }
+    writers.sort_unstable();
+    assert_eq!(
+        writers,
+        [
+            "hatif-call",
+            "hatif-whatsapp",
+            "postcall",
+            "voiceinfra",
+            "voki"
+        ],
+        "the webhooks, and only they, spool"
+    );
+}

@@ -12,5 +12,5 @@ pub mod replay;
 pub mod secrets;
 
 pub use adapter::{Adapter, Ingested, RequestView};
-pub use outcome::{KeptReason, Outcome};
+pub use outcome::{KeptReason, Misfiled, Outcome};
 pub use pipeline::{accept, kept_headers, run, serve, Budget, OnFailure, Webhook};

@@ -1,4 +1,4 @@
-use callvault_records::ParseError;
+use callvault_records::{ParseError, Provider};
 use callvault_store::{PutOutcome, StoreError};
 use callvault_verify::VerifyError;
 use lambda_http::http::{header, StatusCode};
@@ -14,6 +14,10 @@ pub enum KeptReason {
     Unusable(ParseError),
     /// Storage refuses it for good (DynamoDB rejected the record, or it would be too large).
     Unstorable(StoreError),
+    /// A spooled object whose key is not under the prefix of the webhook it names, or that
+    /// names a webhook of another provider: not applied, since the webhook that wrote it
+    /// vouches only for its own.
+    Misfiled(Misfiled),
 }
 
 impl std::fmt::Display for KeptReason {
@@ -21,6 +25,35 @@ impl std::fmt::Display for KeptReason {
         match self {
             Self::Unusable(e) => e.fmt(f),
             Self::Unstorable(e) => write!(f, "cannot be stored: {}", e.detail()),
+            Self::Misfiled(m) => m.fmt(f),
+        }
+    }
+}
+
+/// How a spooled object's key, webhook and provider disagree (see [`KeptReason::Misfiled`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misfiled {
+    /// The webhook whose spool prefix the key is under (`spool/<webhook>/`), as written in the
+    /// key; `None` outside any.
+    pub key_webhook: Option<String>,
+    /// The webhook the object names.
+    pub webhook: String,
+    /// The provider the object names.
+    pub provider: Provider,
+}
+
+impl std::fmt::Display for Misfiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (webhook, provider) = (&self.webhook, self.provider);
+        match &self.key_webhook {
+            Some(under) => write!(
+                f,
+                "not applied: spooled under the prefix of webhook `{under}` but names webhook `{webhook}` of provider {provider}"
+            ),
+            None => write!(
+                f,
+                "not applied: spooled outside any webhook's prefix; names webhook `{webhook}` of provider {provider}"
+            ),
         }
     }
 }

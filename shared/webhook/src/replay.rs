@@ -3,10 +3,17 @@
 //! Both were authenticated when they arrived, so replay does not authenticate again, and
 //! both are applied exactly as a live delivery would have been (same bytes, headers, receive
 //! time and authentication), so a replayed table equals one where nothing failed.
+//!
+//! A spooled object is trusted only as far as the webhook that wrote it: its key's prefix
+//! names that webhook (`spool/<webhook>/`; in AWS each webhook's role may write only its own),
+//! and an object naming another webhook, or a webhook of another provider, is kept as a
+//! rejected delivery with the reason ([`KeptReason::Misfiled`]) instead of applied.
 
 use callvault_catalog::Webhook;
 use callvault_records::{ParseError, Provider};
-use callvault_store::{PutOutcome, RecordStore, RejectedDelivery, StoreError};
+use callvault_store::{
+    spooled_by, Delivery, PutOutcome, RecordStore, RejectedDelivery, SpooledDelivery, StoreError,
+};
 use callvault_verify::Verified;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
@@ -14,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapters::{HatifCall, HatifWhatsApp, PostCall, VoiceInfra, Voki};
 use crate::pipeline::{accept, OnFailure};
-use crate::{Adapter, Outcome, RequestView};
+use crate::{Adapter, KeptReason, Misfiled, Outcome, RequestView};
 
 /// What a replay run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -140,21 +147,74 @@ pub async fn replay_kept(
     Ok(outcome)
 }
 
+/// How the spooled object at `key` disagrees with itself, if it does: the webhook whose
+/// prefix the key is under, the webhook the object names and its provider must agree.
+pub fn misfiled(key: &str, spooled: &SpooledDelivery) -> Option<Misfiled> {
+    let under = spooled_by(key);
+    let named = Webhook::from_name(&spooled.webhook);
+    match (under, named) {
+        (Some(under), Some(named))
+            if under == named.name() && named.provider() == spooled.provider =>
+        {
+            None
+        }
+        _ => Some(Misfiled {
+            key_webhook: under.map(str::to_owned),
+            webhook: spooled.webhook.clone(),
+            provider: spooled.provider,
+        }),
+    }
+}
+
+/// Keeps a misfiled spooled object as a rejected delivery, filed under the webhook whose
+/// prefix holds it (the only one that could write there), else under the one it names; an
+/// object naming no known webhook anywhere is corrupt and stays in the spool.
+async fn keep_misfiled(
+    store: &RecordStore,
+    spooled: &SpooledDelivery,
+    misfiled: Misfiled,
+) -> Result<Outcome, StoreError> {
+    let filed = misfiled
+        .key_webhook
+        .as_deref()
+        .and_then(Webhook::from_name)
+        .or_else(|| Webhook::from_name(&misfiled.webhook))
+        .ok_or_else(|| StoreError::Corrupt(misfiled.to_string()))?;
+    let verified = spooled.verified()?;
+    let delivery = Delivery {
+        verified: &verified,
+        provider: filed.provider(),
+        webhook: filed.name(),
+        received_at: spooled.received_at,
+        headers: spooled.headers.clone(),
+    };
+    let reason = KeptReason::Misfiled(misfiled);
+    tracing::warn!(webhook = filed.name(), reason = %reason, "spooled delivery kept, not applied");
+    store.keep_rejected(&delivery, &reason.to_string()).await?;
+    Ok(Outcome::Kept(reason))
+}
+
 /// Applies one spooled delivery and removes it from the spool once callvault holds it
-/// elsewhere (applied, a duplicate, or kept as rejected). `Ok(None)` when it is no longer
-/// in the spool (another replayer got there first); an error when it must stay.
+/// elsewhere (applied, a duplicate, or kept as rejected: also when its key, webhook and
+/// provider disagree, see [`misfiled`]). `Ok(None)` when it is no longer in the spool
+/// (another replayer got there first); an error when it must stay.
 pub async fn replay_spooled(store: &RecordStore, key: &str) -> Result<Option<Outcome>, StoreError> {
     let Some(spooled) = store.read_spooled(key).await? else {
         return Ok(None);
     };
-    let outcome = reingest(
-        store,
-        webhook_named(&spooled.webhook)?,
-        &spooled.headers,
-        &spooled.verified()?,
-        spooled.received_at,
-    )
-    .await;
+    let outcome = match misfiled(key, &spooled) {
+        Some(misfiled) => keep_misfiled(store, &spooled, misfiled).await?,
+        None => {
+            reingest(
+                store,
+                webhook_named(&spooled.webhook)?,
+                &spooled.headers,
+                &spooled.verified()?,
+                spooled.received_at,
+            )
+            .await
+        }
+    };
     match outcome {
         Outcome::StorageFailed(error) => Err(error),
         outcome => {
@@ -329,6 +389,44 @@ pub async fn handle_replayer(store: &RecordStore, event: ReplayerEvent) -> serde
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spooled_object_must_agree_with_its_key() {
+        let spooled = |webhook: &str, provider: Provider| SpooledDelivery {
+            provider,
+            webhook: webhook.to_owned(),
+            received_at: chrono::Utc::now(),
+            authentication: "signature:k".into(),
+            scope: None,
+            headers: vec![],
+            body_base64: String::new(),
+        };
+        let key = |webhook: &str| {
+            format!(
+                "{}2026-11-27/1.json",
+                callvault_store::spool_prefix(webhook)
+            )
+        };
+        let voki = spooled("voki", Provider::Voki);
+        assert_eq!(misfiled(&key("voki"), &voki), None);
+        for (key, spooled) in [
+            (key("voki"), spooled("hatif-call", Provider::Hatif)),
+            (
+                key("hatif-call"),
+                spooled("hatif-whatsapp", Provider::Hatif),
+            ),
+            (key("hatif-call"), spooled("hatif-call", Provider::Voki)),
+            (key("hatif"), spooled("hatif-call", Provider::Hatif)),
+            ("spool/x.json".to_owned(), voki.clone()),
+        ] {
+            let misfiled = misfiled(&key, &spooled).expect(&key);
+            assert_eq!(misfiled.webhook, spooled.webhook);
+            assert!(
+                misfiled.to_string().starts_with("not applied: spooled "),
+                "{misfiled}"
+            );
+        }
+    }
 
     #[test]
     fn reads_queue_batches_of_s3_notifications_and_schedules() {

@@ -395,3 +395,131 @@ async fn secrets_changed_while_running_take_effect() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A spooled object is applied only as the webhook whose spool prefix holds it (in AWS the
+/// only role that may write there): one under another webhook's prefix (the voki function
+/// spooling a hatif-call delivery), or naming a webhook of another provider, is kept as a
+/// rejected delivery with the reason, filed under the prefix's webhook, and no record is
+/// written; a well-filed one beside them is applied.
+#[tokio::test]
+async fn a_spooled_object_whose_prefix_and_webhook_disagree_is_kept_not_applied(
+) -> anyhow::Result<()> {
+    use callvault_store::{spool_prefix, SpooledDelivery};
+    use callvault_webhook::adapters::HatifCall;
+
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let webhook = Webhook::new(
+        HatifCall(Signing::Required(fixed(r#"{"secrets":{"k":"s"}}"#)?)),
+        store.clone(),
+        1 << 20,
+    );
+    // Three deliveries spooled by hatif-call while the table is gone.
+    ddb(&emulator)
+        .await
+        .delete_table()
+        .table_name("calls")
+        .send()
+        .await?;
+    for id in ["well-filed", "under-voki", "names-voki"] {
+        let body = serde_json::to_vec(&serde_json::json!({"callId": id, "channelId": "c1"}))?;
+        let signature = HmacSha256Hex::BARE.sign(&Secret::new("s"), &body);
+        let reply = respond(
+            &webhook,
+            post("/", &[("x-voxa-signature", &signature)], &body),
+        )
+        .await;
+        assert_eq!(
+            reply,
+            (200, serde_json::json!({"status": "spooled"})),
+            "{id}"
+        );
+    }
+    schema::create_table(&ddb(&emulator).await, "calls").await?;
+
+    let write = |key: String, spooled: &SpooledDelivery| {
+        let (s3, bucket) = (store.s3().clone(), store.bucket().to_owned());
+        let json = serde_json::to_vec(spooled);
+        async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(json?.into())
+                .send()
+                .await?;
+            anyhow::Ok(())
+        }
+    };
+    for key in store.spooled_keys().await? {
+        assert!(key.starts_with(&spool_prefix("hatif-call")), "{key}");
+        let mut spooled = store.read_spooled(&key).await?.expect("spooled");
+        let body: serde_json::Value = serde_json::from_slice(spooled.verified()?.body())?;
+        match body["callId"].as_str() {
+            // Written by another webhook's function, under its own prefix.
+            Some("under-voki") => {
+                let rest = key
+                    .strip_prefix(&spool_prefix("hatif-call"))
+                    .expect("prefix");
+                write(format!("{}{rest}", spool_prefix("voki")), &spooled).await?;
+                store.remove_spooled(&key).await?;
+            }
+            // Under hatif-call's prefix, naming another provider.
+            Some("names-voki") => {
+                spooled.provider = Provider::Voki;
+                write(key, &spooled).await?;
+            }
+            _ => {}
+        }
+    }
+
+    assert_eq!(
+        replay_spool(&store).await?,
+        ReplayReport {
+            stored: 1,
+            kept: 2,
+            ..ReplayReport::default()
+        }
+    );
+    assert!(
+        store.spooled_keys().await?.is_empty(),
+        "each is held elsewhere"
+    );
+    for (id, applied) in [
+        ("well-filed", true),
+        ("under-voki", false),
+        ("names-voki", false),
+    ] {
+        let records = store
+            .records(&schema::call_pk(Provider::Hatif, id), schema::CALL_SK)
+            .await?;
+        assert_eq!(records.len(), usize::from(applied), "{id}");
+    }
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let kept = |provider| {
+        let store = store.clone();
+        let day = day.clone();
+        async move {
+            let kept = store.rejected(provider, &day).await?;
+            anyhow::Ok(
+                kept.into_iter()
+                    .map(|k| (k.webhook, k.reason))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    assert_eq!(
+        kept(Provider::Voki).await?,
+        [(
+            "voki".to_owned(),
+            "not applied: spooled under the prefix of webhook `voki` but names webhook `hatif-call` of provider hatif".to_owned()
+        )]
+    );
+    assert_eq!(
+        kept(Provider::Hatif).await?,
+        [(
+            "hatif-call".to_owned(),
+            "not applied: spooled under the prefix of webhook `hatif-call` but names webhook `hatif-call` of provider voki".to_owned()
+        )]
+    );
+    Ok(())
+}
