@@ -11,7 +11,7 @@ use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
 use crate::config;
 use crate::outcome::KeptReason;
-use crate::secrets::Reason;
+use crate::secrets::{Reason, MISMATCH_WAIT};
 use crate::{Adapter, Outcome, RequestView};
 
 /// Headers never stored with a kept delivery.
@@ -19,7 +19,9 @@ const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorizati
 
 /// How long an authenticated delivery may wait for storage before it is spooled, and for the
 /// spool before the answer is 503. Every webhook answers within `store + spool` (6.5 s by
-/// default), well inside its 10 s Lambda timeout and the post-call provider's 10 s.
+/// default), well inside its 10 s Lambda timeout and the post-call provider's 10 s: reading
+/// the secret again for a delivery that matches none held (at most
+/// [`MISMATCH_WAIT`](crate::secrets::MISMATCH_WAIT)) comes out of the storage share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     /// For DynamoDB: applying the delivery to its record, or keeping it as rejected.
@@ -36,6 +38,15 @@ impl Budget {
     };
     /// Time kept back from the invocation's deadline for answering.
     const MARGIN: Duration = Duration::from_millis(500);
+
+    /// What is left of this budget once `elapsed` went on the delivery before storage (reading
+    /// the secret again): storage gets the rest of its share, the spool all of its own.
+    pub fn spent(self, elapsed: Duration) -> Self {
+        Self {
+            store: self.store.saturating_sub(elapsed),
+            ..self
+        }
+    }
 
     /// This budget fitted into `remaining` (the time before the invocation's deadline): the
     /// spool keeps its share as long as it can, storage gets what is left.
@@ -115,7 +126,7 @@ impl<A: Adapter> Webhook<A> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let budget = remaining(&request).map_or(self.budget, |r| self.budget.within(r));
-        let (outcome, delivery_id) = self.process(&request, budget).await;
+        let (outcome, delivery_id) = self.process(&request, budget, started).await;
         log(
             A::WEBHOOK.provider().as_str(),
             &outcome,
@@ -125,7 +136,12 @@ impl<A: Adapter> Webhook<A> {
         outcome.into_response()
     }
 
-    async fn process(&self, request: &Request, budget: Budget) -> (Outcome, Option<String>) {
+    async fn process(
+        &self,
+        request: &Request,
+        budget: Budget,
+        started: Instant,
+    ) -> (Outcome, Option<String>) {
         if request.method() != Method::POST {
             return (Outcome::MethodNotAllowed, None);
         }
@@ -142,21 +158,41 @@ impl<A: Adapter> Webhook<A> {
             headers: request.headers(),
             query: request.uri().query(),
         };
-        if let Some(secrets) = self.adapter.secrets().filter(|s| s.due(Reason::Periodic)) {
-            let secrets = Arc::clone(secrets);
-            tokio::spawn(async move { secrets.refresh(Reason::Periodic).await });
-        }
+        let secrets = self.adapter.secrets();
+        // A read due by time goes on in the background; this delivery waits for it only if
+        // it matches no secret held.
+        let mut periodic = secrets.and_then(|s| s.start_refresh(Reason::Periodic));
         let mut authenticated = self.adapter.authenticate(view, Unverified::new(body));
-        if let (Err(e), Some(secrets)) = (&authenticated, self.adapter.secrets()) {
-            // A secret added since the secrets were read: read them again and check again.
+        if let (Err(e), Some(secrets)) = (&authenticated, secrets) {
+            // Perhaps a secret added since the secrets were read: read them again (or wait for
+            // the read under way), within the budget, and check again.
             let unknown_secret = matches!(
                 e,
                 VerifyError::Mismatch | VerifyError::TokenMismatch | VerifyError::NoSecret
             );
-            if unknown_secret && secrets.refresh(Reason::Mismatch).await {
-                authenticated = self.adapter.authenticate(view, Unverified::new(body));
+            let read = unknown_secret
+                .then(|| {
+                    periodic
+                        .take()
+                        .or_else(|| secrets.start_refresh(Reason::Mismatch))
+                })
+                .flatten();
+            if let Some(read) = read {
+                let wait = MISMATCH_WAIT.min(budget.store);
+                match tokio::time::timeout(wait, read).await {
+                    Ok(true) => {
+                        authenticated = self.adapter.authenticate(view, Unverified::new(body));
+                    }
+                    Ok(false) => {}
+                    Err(_) => tracing::warn!(
+                        provider = A::WEBHOOK.provider().as_str(),
+                        waited_ms = wait.as_millis() as u64,
+                        "the secret was not read again in time: the delivery is checked against the secrets held, and the read goes on"
+                    ),
+                }
             }
         }
+        let budget = budget.spent(started.elapsed());
         match authenticated {
             Ok(verified) => {
                 accept::<A>(
@@ -303,6 +339,19 @@ pub async fn serve<A: Adapter>(webhook: Webhook<A>) -> Result<(), lambda_http::E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_spent_before_storage_comes_out_of_its_share() {
+        let budget = Budget::DEFAULT;
+        assert_eq!(
+            budget.spent(MISMATCH_WAIT),
+            Budget {
+                store: budget.store - MISMATCH_WAIT,
+                spool: budget.spool
+            }
+        );
+        assert_eq!(budget.spent(Duration::from_secs(60)).store, Duration::ZERO);
+    }
 
     #[test]
     fn the_budget_fits_the_time_left() {

@@ -4,11 +4,15 @@
 //! takes effect without a deployment:
 //!
 //! - when a delivery's signature or token matches none of the secrets held, the secret is read
-//!   again at once (at most every [`MISMATCH_INTERVAL`]) and the delivery checked again: a
-//!   secret just added works on its first delivery;
-//! - every [`REFRESH_INTERVAL`] it is read again in the background: a secret just removed
-//!   stops working within that time.
+//!   again at once (unless it was read less than [`MISMATCH_INTERVAL`] before) and the
+//!   delivery checked again: a secret just added works on its first delivery. The delivery
+//!   waits for that read at most [`MISMATCH_WAIT`], inside its time budget; a slower read goes
+//!   on in the background (bounded by the client's own timeouts, [`OPERATION_TIMEOUT`]) and
+//!   serves the deliveries after it;
+//! - a delivery arriving [`REFRESH_INTERVAL`] or more after the last read makes it read again
+//!   in the background: a secret just removed stops working from that read.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -22,6 +26,14 @@ use callvault_verify::Keyring;
 pub const MISMATCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Time after which the secret is read again in the background.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+/// Longest a delivery whose signature or token matches no secret held waits for the secret
+/// to be read again (taken from its storage share of the time budget).
+pub const MISMATCH_WAIT: Duration = Duration::from_secs(1);
+/// Connect timeout of the Secrets Manager client.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Whole-request timeout of the Secrets Manager client: a read of the secret (at cold start,
+/// or one going on in the background) gives up after this long.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the secrets JSON comes from.
 #[derive(Debug)]
@@ -54,10 +66,12 @@ pub struct Secrets {
     intervals: [Duration; 2],
 }
 
-fn client(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+/// The Secrets Manager client a webhook reads its secret with ([`CONNECT_TIMEOUT`],
+/// [`OPERATION_TIMEOUT`]).
+pub fn client(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_timeout(Duration::from_secs(5))
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(sdk)
@@ -194,6 +208,25 @@ impl Secrets {
         if !self.claim(reason) {
             return false;
         }
+        self.read_again(reason).await
+    }
+
+    /// Starts reading the secret again, on its own task, if a read for `reason` is due: the
+    /// read completes (or fails, logged) whether or not anyone waits for it, and resolves to
+    /// `true` when the secrets changed. `None` when no read is due.
+    pub fn start_refresh(
+        self: &Arc<Self>,
+        reason: Reason,
+    ) -> Option<impl Future<Output = bool> + Send + 'static> {
+        if !self.claim(reason) {
+            return None;
+        }
+        let secrets = Arc::clone(self);
+        let read = tokio::spawn(async move { secrets.read_again(reason).await });
+        Some(async move { read.await.unwrap_or(false) })
+    }
+
+    async fn read_again(&self, reason: Reason) -> bool {
         let json = match self.source.read(&self.var).await {
             Ok(json) => json,
             Err(e) => {

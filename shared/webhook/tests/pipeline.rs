@@ -523,3 +523,83 @@ async fn a_spooled_object_whose_prefix_and_webhook_disagree_is_kept_not_applied(
     );
     Ok(())
 }
+
+/// Reading the secret again for a delivery that matches no secret held happens inside the
+/// delivery's time budget: with Secrets Manager stalled (its process stopped: connections
+/// accepted, never answered), the delivery is answered within `MISMATCH_WAIT` (401: the
+/// secret it was signed with is not held yet), not after the client's own timeout. The read
+/// goes on, and once Secrets Manager answers, the new secret is accepted.
+#[tokio::test]
+async fn a_stalled_secrets_read_is_bounded_by_the_budget() -> anyhow::Result<()> {
+    use callvault_webhook::secrets::{self, MISMATCH_WAIT};
+    use std::time::{Duration, Instant};
+
+    let emulator = Emulator::start()?;
+    let secrets_manager = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let manager = secrets::client(&secrets_manager.sdk_config().await);
+    manager
+        .create_secret()
+        .name("stack/voiceinfra")
+        .secret_string(r#"{"secrets":{"old":"old-secret"}}"#)
+        .send()
+        .await?;
+    let mismatch_interval = Duration::from_millis(300);
+    let webhook = Webhook::new(
+        VoiceInfra(Signing::Required(Arc::new(
+            Secrets::from_secrets_manager(
+                manager.clone(),
+                "stack/voiceinfra",
+                "VOICEINFRA_WEBHOOK_SECRETS",
+            )
+            .await?
+            .with_intervals(mismatch_interval, Duration::from_secs(3600)),
+        ))),
+        store,
+        1 << 20,
+    );
+    let send = |secret: &str| {
+        let signature = HmacSha256Hex::BARE.sign(&Secret::new(secret), VOICEINFRA_SEED);
+        post(
+            "/",
+            &[("x-voiceinfra-signature", &signature)],
+            VOICEINFRA_SEED,
+        )
+    };
+    manager
+        .put_secret_value()
+        .secret_id("stack/voiceinfra")
+        .secret_string(r#"{"secrets":{"old":"old-secret","new":"new-secret"}}"#)
+        .send()
+        .await?;
+    tokio::time::sleep(mismatch_interval).await;
+
+    secrets_manager.pause()?;
+    let started = Instant::now();
+    let (status, body) = respond(&webhook, send("new-secret")).await;
+    let elapsed = started.elapsed();
+    secrets_manager.resume()?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("signature does not match"))
+    );
+    assert!(
+        elapsed >= MISMATCH_WAIT && elapsed < MISMATCH_WAIT + Duration::from_millis(500),
+        "answered after {elapsed:?}"
+    );
+
+    // The read under way completes once Secrets Manager answers.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = respond(&webhook, send("new-secret")).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new secret is never accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
