@@ -247,9 +247,15 @@ pub struct SecretChange {
     /// The provider.
     #[arg(value_parser = providers())]
     pub provider: Provider,
-    /// A Hatif channel's own secret (default: the provider's default secret).
+    /// A Hatif channel's own secret (default: the provider's default secret). The channel's
+    /// first one carries the default secrets over into its set (`default:<id>`), since they
+    /// checked its deliveries until now: remove them once Hatif uses the new secret.
     #[arg(long)]
     pub channel: Option<String>,
+    /// With --channel: carry no default secret over (a channel whose deliveries were never
+    /// signed with one).
+    #[arg(long, requires = "channel")]
+    pub no_carry_over: bool,
     /// The new secret's id (default: today's date).
     #[arg(long)]
     pub id: Option<String>,
@@ -506,6 +512,15 @@ pub enum ReplayCommand {
         #[command(flatten)]
         range: KeptRange,
         /// Say what each would become (parse only), without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Once, after upgrading to channel-scoped Hatif records: apply the deliveries of each
+    /// Hatif record that the default secrets verified for a channel (scope `default`) again
+    /// under that channel's scope, merging with what arrived there since, then remove the old
+    /// record.
+    HatifScopes {
+        /// List the records that would move, without writing anything.
         #[arg(long)]
         dry_run: bool,
     },

@@ -645,14 +645,20 @@ async fn secrets_command(
             let id_of_secret = ctx.target.secret_id(webhook)?;
             let mut doc = secrets::read(&client, id_of_secret).await?;
             let channel = change.channel.as_deref();
+            let carried_over = match channel {
+                Some(c) if !change.no_carry_over => doc.carry_over_defaults(c),
+                _ => Vec::new(),
+            };
             let existing = doc
                 .listed(change.provider)
                 .into_iter()
                 .filter(|l| l.scope == channel.map_or("default".into(), |c| format!("channel:{c}")))
                 .map(|l| l.id)
+                .filter(|id| !carried_over.contains(id))
                 .collect::<Vec<_>>();
             let taken: std::collections::BTreeMap<String, String> = existing
                 .iter()
+                .chain(&carried_over)
                 .map(|id| (id.clone(), String::new()))
                 .collect();
             let id = change.id.clone().unwrap_or_else(|| secrets::new_id(&taken));
@@ -664,6 +670,7 @@ async fn secrets_command(
                 id: id.clone(),
                 value: value.clone(),
                 others: existing.clone(),
+                carried_over,
                 paste: secrets::paste(change.provider, &value, |w| {
                     ctx.target.webhook_url(w).ok().map(str::to_owned)
                 }),
@@ -678,6 +685,16 @@ async fn secrets_command(
                     if let Some(url) = &p.url {
                         text.push_str(&format!("  URL: {url}\n"));
                     }
+                }
+                if !a.carried_over.is_empty() {
+                    text.push_str(&format!(
+                        "\nThe default secrets checked this channel's deliveries until now, and {} signs them with one until told to switch: the channel keeps accepting them, carried over as {}. Once {} signs with the new secret: callvault secrets remove {} <id>{}\n",
+                        a.provider,
+                        a.carried_over.join(", "),
+                        a.provider,
+                        a.provider,
+                        channel.map(|c| format!(" --channel {c}")).unwrap_or_default()
+                    ));
                 }
                 if !a.others.is_empty() {
                     text.push_str(&format!(
@@ -723,7 +740,7 @@ async fn replay_command(
         ReplayCommand::Rejected { range, .. } | ReplayCommand::Delivery { range, .. } => {
             Some(kept_range(range)?)
         }
-        ReplayCommand::Spool { .. } => None,
+        ReplayCommand::Spool { .. } | ReplayCommand::HatifScopes { .. } => None,
     };
     if let ReplayCommand::Delivery { sha256, .. } = command {
         if sha256.len() < 8 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -752,6 +769,29 @@ async fn replay_command(
                         }}),
                     );
                 }
+            }
+        }
+        ReplayCommand::HatifScopes { dry_run } => {
+            use callvault_webhook::rescope::{legacy_records, rescope, Rescoped};
+            for legacy in legacy_records(&ctx.store).await? {
+                let outcome = if *dry_run {
+                    format!("would move to {}", legacy.to_sk)
+                } else {
+                    match rescope(&ctx.store, &legacy).await {
+                        Ok(Rescoped::Moved { deliveries }) => {
+                            format!("moved to {} ({deliveries} deliveries)", legacy.to_sk)
+                        }
+                        Ok(Rescoped::Gone) => "already moved".to_owned(),
+                        Ok(Rescoped::Stays(outcome)) => {
+                            format!("stays: a delivery is {}", outcome.label())
+                        }
+                        Err(e) => format!("stays: {}", e.detail()),
+                    }
+                };
+                rows.push(
+                    serde_json::json!({"record": format!("{} {}", legacy.pk, legacy.sk),
+                    "channel": legacy.channel, "outcome": outcome}),
+                );
             }
         }
         ReplayCommand::Rejected { dry_run, .. } | ReplayCommand::Delivery { dry_run, .. } => {
@@ -805,6 +845,7 @@ async fn replay_command(
                 let id = r["spooled"]
                     .as_str()
                     .or(r["kept"].as_str())
+                    .or(r["record"].as_str())
                     .unwrap_or_default();
                 g.row([
                     id.to_owned(),

@@ -4,6 +4,12 @@
 //! 30 s), and a delivery arriving 5 minutes or more after their last read makes them read it
 //! again in the background (so a removed secret stops working from the first read after 5
 //! minutes). Values are shown only when created, never listed.
+//!
+//! A Hatif channel's first secret of its own does not lock the channel out: until then the
+//! default secrets checked its deliveries, and Hatif goes on signing them with the one it
+//! holds until told to switch, so `add` (and `rotate`) carry the default secrets over into the
+//! channel's set, named `default:<id>` ([`CARRIED_PREFIX`]), for the operator to remove once
+//! Hatif uses the new secret.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +31,9 @@ pub struct Doc {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub channels: BTreeMap<String, BTreeMap<String, String>>,
 }
+
+/// How a default secret carried over into a channel's own set is named: `default:<id>`.
+pub const CARRIED_PREFIX: &str = "default:";
 
 /// One secret as listed: where it applies and its id (never its value).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,6 +59,9 @@ pub struct Added {
     pub value: String,
     /// Ids still active beside it (to remove once the provider uses the new one).
     pub others: Vec<String>,
+    /// The default secrets carried over into the channel's set with this, its first secret
+    /// of its own (`default:<id>`): the channel keeps accepting them until they are removed.
+    pub carried_over: Vec<String>,
     /// Where each webhook of the provider takes it, with the URL to give it.
     pub paste: Vec<Paste>,
 }
@@ -104,6 +116,24 @@ impl Doc {
         }
         set.insert(id.to_owned(), value.to_owned());
         Ok(())
+    }
+
+    /// When `channel` has no secrets of its own yet, copies the default secrets into its set
+    /// under `default:<id>` ([`CARRIED_PREFIX`]): they checked its deliveries until now, and
+    /// the provider keeps signing with them until it is told to switch. Returns the ids given
+    /// (none when the channel has secrets already, or there are no default ones).
+    pub fn carry_over_defaults(&mut self, channel: &str) -> Vec<String> {
+        if self.channels.contains_key(channel) || self.secrets.is_empty() {
+            return Vec::new();
+        }
+        let carried: BTreeMap<String, String> = self
+            .secrets
+            .iter()
+            .map(|(id, value)| (format!("{CARRIED_PREFIX}{id}"), value.clone()))
+            .collect();
+        let ids = carried.keys().cloned().collect();
+        self.channels.insert(channel.to_owned(), carried);
+        ids
     }
 
     /// Removes secret `id`; refuses to leave no secret at all (the functions would refuse
@@ -262,6 +292,32 @@ mod tests {
             .collect();
         assert_eq!(listed, [("channel:c1".to_owned(), "b".to_owned())]);
         assert!(doc.to_json().is_ok());
+    }
+
+    /// A channel checked with the default secrets until now keeps accepting them when it gets
+    /// its first secret of its own; later secrets carry nothing over.
+    #[test]
+    fn a_channels_first_secret_carries_the_default_ones_over() {
+        let mut doc: Doc =
+            serde_json::from_str(r#"{"secrets":{"a":"x","b":"y"},"channels":{"c1":{"k":"z"}}}"#)
+                .expect("doc");
+        assert_eq!(doc.carry_over_defaults("c1"), Vec::<String>::new());
+        assert_eq!(doc.carry_over_defaults("c2"), ["default:a", "default:b"]);
+        doc.add(Some("c2"), "own", "w").expect("added");
+        let keyring = Keyring::from_json(&doc.to_json().expect("valid")).expect("keyring");
+        let ids: Vec<_> = keyring
+            .for_key(Some("c2"))
+            .expect("c2")
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect();
+        assert_eq!(ids, ["default:a", "default:b", "own"]);
+        assert_eq!(doc.carry_over_defaults("c2"), Vec::<String>::new());
+        doc.remove(Some("c2"), "default:a")
+            .expect("removed like any other");
+        let mut none: Doc = serde_json::from_str(r#"{"channels":{"c1":{"k":"z"}}}"#).expect("doc");
+        assert_eq!(none.carry_over_defaults("c3"), Vec::<String>::new());
+        assert!(!none.channels.contains_key("c3"));
     }
 
     #[test]

@@ -211,9 +211,15 @@ pub fn contact_pk(provider: Provider, contact_id: &str) -> String {
     format!("CONTACT#{provider}#{contact_id}")
 }
 
-/// `kind`, or `kind#<scope>` for a scoped record.
+/// `kind`, or `kind#<scope>` for a scoped record. A channel's key is written as archive keys
+/// write ids ([`crate::files::key_segment`]: a Hatif channel id, a UUID, as it is), so a key
+/// never holds the `#` that ends the segment: the body chooses the channel it names, and two
+/// channels' records must never share a sort key.
 fn scoped(kind: &str, scope: Option<&Scope>) -> String {
     match scope {
+        Some(Scope::Channel(key)) => {
+            format!("{kind}#{}", Scope::Channel(crate::files::key_segment(key)))
+        }
         Some(scope) => format!("{kind}#{scope}"),
         None => kind.to_owned(),
     }
@@ -359,4 +365,38 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<
         .await
         .map_err(|e| StoreError::request(Service::S3, "PutBucketVersioning", e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callvault_records::hatif::whatsapp;
+
+    fn message(conversation: &str, id: &str) -> Normalized {
+        let body = serde_json::json!({"conversationId": conversation, "messageId": id});
+        let payload = whatsapp::parse(body.to_string().as_bytes()).expect("a message");
+        Normalized::Message(whatsapp::normalize(payload, chrono::Utc::now()))
+    }
+
+    /// A body names its channel, so a channel id holding `#` could otherwise end the scope
+    /// segment early and give another channel's message key.
+    #[test]
+    fn channel_keys_never_run_into_the_id() {
+        let key = |channel: &str, id: &str| {
+            record_key(
+                &message("conv", id),
+                Some(&Scope::Channel(channel.to_owned())),
+            )
+        };
+        assert_ne!(key("c1#m", "x"), key("c1", "m#x"));
+        assert_eq!(
+            key("5f6d08bc-455a-4532-98b8-19e2cee51160", "m1").1,
+            "MSG#channel:5f6d08bc-455a-4532-98b8-19e2cee51160#m1",
+            "a channel id (a UUID) as it is"
+        );
+        assert_eq!(
+            record_key(&message("conv", "m1"), Some(&Scope::Default)).1,
+            "MSG#default#m1"
+        );
+    }
 }

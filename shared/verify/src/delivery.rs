@@ -74,8 +74,8 @@ impl Unverified {
     }
 
     /// Verifies an HMAC signature header with the secrets a keyring holds for `key` (a Hatif
-    /// channel), or its default secrets, and remembers which of the two it was
-    /// ([`Verified::scope`]).
+    /// channel), or its default secrets while `key` has none, and remembers whose they were
+    /// ([`Verified::scope`]: the key's, or the default scope without a key).
     pub fn verify_keyed_signature(
         self,
         scheme: HmacSha256Hex,
@@ -143,7 +143,7 @@ impl Verified {
         &self.authentication
     }
 
-    /// Which secrets of a keyring authenticated it, when they were chosen per key
+    /// Whose secrets of a keyring authenticated it, when they were chosen per key
     /// ([`Unverified::verify_keyed_signature`]).
     pub fn scope(&self) -> Option<&Scope> {
         self.scope.as_ref()
@@ -183,8 +183,14 @@ mod tests {
             verify("y", Some("c1")),
             Ok(Some(Scope::Channel("c1".into())))
         );
-        assert_eq!(verify("x", Some("c2")), Ok(Some(Scope::Default)));
+        assert_eq!(
+            verify("x", Some("c2")),
+            Ok(Some(Scope::Channel("c2".into()))),
+            "a key without secrets of its own is checked with the default ones, in its scope"
+        );
+        assert_eq!(verify("x", None), Ok(Some(Scope::Default)));
         assert_eq!(verify("x", Some("c1")), Err(VerifyError::Mismatch));
+        assert_eq!(verify("y", Some("c2")), Err(VerifyError::Mismatch));
         let empty = Keyring::from_json(r#"{"channels":{"c1":{"c":"y"}}}"#).expect("valid");
         let sig = HmacSha256Hex::BARE.sign(&Secret::new("y"), b"{}");
         assert_eq!(

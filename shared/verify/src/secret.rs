@@ -100,15 +100,20 @@ impl SecretSet {
     }
 }
 
-/// Which secrets of a [`Keyring`] authenticated a delivery: the set of one key (a Hatif
-/// channel listed under `channels`) or the default set. Records built from deliveries of
-/// different scopes never merge, so a holder of one channel's secret (or of the default one)
-/// cannot write into another channel's records.
+/// Whose secrets authenticated a delivery: those of the key its body names (a Hatif
+/// channel), whichever set that key was checked with (its own under `channels`, or the
+/// default set while it has none), or, for a body naming no key, the default set.
+///
+/// Records built from deliveries of different scopes never merge, so a holder of one
+/// channel's secret (or of the default one) cannot write into another channel's records. A
+/// key's scope does not change when it gets secrets of its own, so its deliveries before and
+/// after stay one record.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
-    /// The default secrets (`secrets`), shared by every key without its own.
+    /// A body naming no key, checked with the default secrets (`secrets`).
     Default,
-    /// The secrets of this key (`channels.<key>`).
+    /// A body naming this key, checked with the key's secrets (`channels.<key>`), or with the
+    /// default ones while the key has none.
     Channel(String),
 }
 
@@ -228,13 +233,24 @@ impl Keyring {
         self.scoped(key).map(|(_, set)| set)
     }
 
-    /// The secrets for `key` and the [`Scope`] they belong to: the key's own set
-    /// ([`Scope::Channel`]) if it has one, otherwise the default set ([`Scope::Default`]).
+    /// The secrets for `key` (its own set if it has one, otherwise the default set) and the
+    /// [`Scope`] of what they verify: [`Scope::Channel`] for any key, whichever set checks it,
+    /// so that giving a key secrets of its own does not move its records;
+    /// [`Scope::Default`] without a key (an empty key is none).
     pub fn scoped(&self, key: Option<&str>) -> Option<(Scope, &SecretSet)> {
-        match key.and_then(|k| self.by_key.get_key_value(k)) {
-            Some((k, set)) => Some((Scope::Channel(k.clone()), set)),
-            None => self.default.as_ref().map(|set| (Scope::Default, set)),
-        }
+        let key = key.filter(|k| !k.is_empty());
+        let set = key
+            .and_then(|k| self.by_key.get(k))
+            .or(self.default.as_ref())?;
+        Some((
+            key.map_or(Scope::Default, |k| Scope::Channel(k.to_owned())),
+            set,
+        ))
+    }
+
+    /// Whether `key` has secrets of its own (under `channels`).
+    pub fn has_own(&self, key: &str) -> bool {
+        self.by_key.contains_key(key)
     }
 
     /// The keys (Hatif channels) that have secrets of their own.
@@ -273,14 +289,22 @@ mod tests {
         assert_eq!(ids(keyring.for_key(None).expect("default")), ["d"]);
     }
 
+    /// A key's scope is the key, whether its own secrets or the default ones check it: a
+    /// channel given secrets of its own keeps its scope (its records stay where they are).
     #[test]
-    fn scopes_name_the_set_that_was_chosen() {
+    fn scopes_name_the_key_whichever_set_checks_it() {
         let keyring = Keyring::from_json(r#"{"secrets":{"d":"x"},"channels":{"c1":{"c":"y"}}}"#)
             .expect("valid");
         let scope = |key| keyring.scoped(key).map(|(scope, _)| scope);
         assert_eq!(scope(Some("c1")), Some(Scope::Channel("c1".into())));
-        assert_eq!(scope(Some("c2")), Some(Scope::Default));
+        assert_eq!(scope(Some("c2")), Some(Scope::Channel("c2".into())));
         assert_eq!(scope(None), Some(Scope::Default));
+        assert_eq!(
+            scope(Some("")),
+            Some(Scope::Default),
+            "an empty key is none"
+        );
+        assert!(keyring.has_own("c1") && !keyring.has_own("c2"));
         for s in [Scope::Default, Scope::Channel("5f6d:x".into())] {
             assert_eq!(s.to_string().parse::<Scope>(), Ok(s));
         }

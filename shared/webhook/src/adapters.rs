@@ -66,7 +66,8 @@ impl Signing {
     }
 }
 
-/// The scope of a Hatif record: the channel whose secrets verified it, or the default (also
+/// The scope of a Hatif record: the channel its body names, whose secrets verified it (its
+/// own, or the default ones while it has none), or the default for a body naming none (also
 /// for unsigned deliveries, which no channel's secret vouches for).
 fn hatif_scope(verified: &Verified) -> Option<Scope> {
     Some(verified.scope().cloned().unwrap_or(Scope::Default))

@@ -9,6 +9,7 @@ pub mod config;
 mod outcome;
 mod pipeline;
 pub mod replay;
+pub mod rescope;
 pub mod secrets;
 
 pub use adapter::{Adapter, Ingested, RequestView};

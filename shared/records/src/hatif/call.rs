@@ -73,12 +73,13 @@ pub struct Transcription {
 /// Where the transcript sits in the raw body (for records whose transcript is offloaded).
 pub const TRANSCRIPT_POINTER: &str = "/transcription";
 
-/// Parses a raw body. Ids that end up in storage keys (`callId`, `userId`, `aiAgentId`,
-/// `contactId`) are at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and word times are
-/// numbers DynamoDB can store.
+/// Parses a raw body. Ids that end up in storage keys (`callId`, `channelId`, `userId`,
+/// `aiAgentId`, `contactId`) are at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and word
+/// times are numbers DynamoDB can store.
 pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     let payload: Payload = from_json(body)?;
     require_id("callId", &payload.call_id)?;
+    optional_id("channelId", payload.channel_id.as_deref())?;
     optional_id("userId", payload.user_id.as_deref())?;
     optional_id("aiAgentId", payload.ai_agent_id.as_deref())?;
     optional_id("contactId", payload.contact_id.as_deref())?;
@@ -265,6 +266,8 @@ mod tests {
             ),
             (r#"{"callId":"c","aiAgentId":"@ID@"}"#, "aiAgentId"),
             (r#"{"callId":"c","contactId":"@ID@"}"#, "contactId"),
+            // The record's scope, in its key.
+            (r#"{"callId":"c","channelId":"@ID@"}"#, "channelId"),
         ] {
             check_id_limit(template, field, parse);
         }

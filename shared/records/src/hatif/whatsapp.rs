@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::payload::{payload, Time};
 use crate::storable::{self, require_storable};
 use crate::{
-    from_json, require_id, Direction, FileRef, Location, MessageRecord, MessageStatus, ParseError,
-    Provider,
+    from_json, optional_id, require_id, Direction, FileRef, Location, MessageRecord, MessageStatus,
+    ParseError, Provider,
 };
 
 payload! {
@@ -64,12 +64,14 @@ impl Payload {
     }
 }
 
-/// Parses a raw body. `conversationId` and `messageId` (parts of storage keys) are at most
-/// [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and coordinates are numbers DynamoDB can store.
+/// Parses a raw body. `conversationId`, `messageId` and `channelId` (parts of storage keys)
+/// are at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and coordinates are numbers
+/// DynamoDB can store.
 pub fn parse(body: &[u8]) -> Result<Payload, ParseError> {
     let payload: Payload = from_json(body)?;
     require_id("conversationId", &payload.conversation_id)?;
     require_id("messageId", &payload.message_id)?;
+    optional_id("channelId", payload.channel_id.as_deref())?;
     require_storable("latitude", payload.latitude)?;
     require_storable("longitude", payload.longitude)?;
     Ok(payload)
@@ -262,6 +264,11 @@ mod tests {
         check_id_limit(
             r#"{"conversationId":"c","messageId":"@ID@"}"#,
             "messageId",
+            parse,
+        );
+        check_id_limit(
+            r#"{"conversationId":"c","messageId":"m","channelId":"@ID@"}"#,
+            "channelId",
             parse,
         );
         let long = "x".repeat(1100);

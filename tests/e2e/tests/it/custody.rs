@@ -191,7 +191,7 @@ async fn hatif_channels_never_share_a_record() -> anyhow::Result<()> {
         let id = format!("hc-channels-{run}-{impostor_first}");
         let genuine = samples::hatif_call(&id, HATIF_CHANNEL, false)?;
         // Another channel's delivery of the same call id: no secret of its own, so signed
-        // with the default secret.
+        // with the default secret, and a record of that channel.
         let impostor = changed(&genuine, "/channelId", json!("someone-elses-channel"))?;
         let impostor = changed(&impostor, "/summary", json!("forged"))?;
         let order = if impostor_first {
@@ -227,7 +227,11 @@ async fn hatif_channels_never_share_a_record() -> anyhow::Result<()> {
             seen,
             [
                 (Some(format!("channel:{HATIF_CHANNEL}")), genuine_summary, 1),
-                (Some("default".to_owned()), Some("forged".to_owned()), 1),
+                (
+                    Some("channel:someone-elses-channel".to_owned()),
+                    Some("forged".to_owned()),
+                    1
+                ),
             ],
             "{id}"
         );
@@ -272,7 +276,7 @@ async fn hatif_channels_never_share_a_record() -> anyhow::Result<()> {
         keys,
         [
             format!("MSG#channel:{HATIF_CHANNEL}#m1").as_str(),
-            "MSG#default#m1"
+            "MSG#channel:someone-elses-channel#m1"
         ]
     );
     Ok(())

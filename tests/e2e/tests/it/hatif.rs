@@ -122,7 +122,7 @@ async fn whatsapp_seed_and_status_updates_never_move_backwards() -> anyhow::Resu
         .store
         .get_item(
             &schema::conversation_pk(Provider::Hatif, "e2e-conv"),
-            "MSG#default#e2e-msg-1",
+            "MSG#channel:wa-channel#e2e-msg-1",
         )
         .await?
         .expect("message stored");

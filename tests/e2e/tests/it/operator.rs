@@ -11,8 +11,10 @@ use callvault_catalog::Webhook;
 use callvault_e2e::samples;
 use callvault_e2e::Stack;
 use callvault_records::voki::Event;
+use callvault_records::{MessageStatus, Normalized, Provider};
+use callvault_store::schema;
 use callvault_testkit::lambda::function_binary;
-use callvault_verify::Keyring;
+use callvault_verify::{HmacSha256Hex, Keyring, Secret};
 use serde_json::{json, Value};
 
 fn callvault() -> Command {
@@ -173,5 +175,197 @@ async fn a_secret_added_with_the_cli_is_picked_up_by_the_running_function() -> a
     ok(&["secrets", "remove", "voki", &id])?;
     let listed = ok(&["secrets", "list", "voki"])?;
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(&id));
+    Ok(())
+}
+
+/// Sends `body` to the Hatif `function` signed with `secret`.
+async fn hatif_signed(
+    stack: &Stack,
+    function: &str,
+    secret: &str,
+    body: &Value,
+) -> anyhow::Result<(u16, Value)> {
+    let body = serde_json::to_vec(body)?;
+    let signature = HmacSha256Hex::BARE.sign(&Secret::new(secret), &body);
+    stack
+        .post(function, &[("x-voxa-signature", signature)], body)
+        .await
+}
+
+/// Sends what `body_of(attempt)` gives, signed with `secret`, until `function` answers
+/// `expected` (it reads its secret again on a signature it does not know, at most every
+/// 30 s), within 75 s. Returns the last answer.
+async fn until_answered(
+    stack: &Stack,
+    function: &str,
+    secret: &str,
+    expected: u16,
+    body_of: impl Fn(u32) -> Value,
+) -> anyhow::Result<(u16, Value)> {
+    let started = Instant::now();
+    for attempt in 0.. {
+        let reply = hatif_signed(stack, function, secret, &body_of(attempt)).await?;
+        if reply.0 == expected || started.elapsed() > Duration::from_secs(75) {
+            return Ok(reply);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    unreachable!("the loop returns")
+}
+
+/// A Hatif channel checked with the default secret until now is not locked out when it gets
+/// a secret of its own (`secrets add hatif --channel`), though Hatif keeps signing with the
+/// default secret until asked to switch: its deliveries signed with the default secret
+/// before and after (once both functions read the new secrets) are accepted, and those about
+/// one call or message stay one record, the channel's, also across Hatif's switch to the new
+/// secret. A body naming the channel signed with any other secret is refused, before and
+/// after; once the carried-over default secret is removed, the default secret no longer
+/// opens the channel.
+#[tokio::test]
+async fn a_channels_own_secret_does_not_lock_it_out() -> anyhow::Result<()> {
+    const SECRETS: &str = "HATIF_WEBHOOK_SECRETS";
+    let stack = Stack::from_env().await?;
+    let run = chrono::Utc::now().format("%H%M%S%3f").to_string();
+    let channel = format!("e2e-own-{run}");
+    let call_id = format!("own-call-{run}");
+    let conversation = format!("own-conv-{run}");
+    let call = |id: &str, summary: &str| json!({"callId": id, "channelId": channel, "callLength": "00:01:05", "summary": summary});
+    let message = |status: &str| {
+        json!({"channelId": channel, "conversationId": conversation, "messageId": "m1",
+            "direction": "Outbound", "messageType": "Text", "body": "Your appointment is confirmed",
+            "status": status, "creationTime": "2026-11-23T10:00:00Z"})
+    };
+    let default_secret = callvault_e2e::dev_secret(SECRETS)?;
+    let other_secret = "not-this-channels-secret";
+    let stored = (200, json!({"status": "stored"}));
+    let refused = (401, json!({"error": "signature does not match"}));
+    let hatif_call = Webhook::HatifCall.name();
+    let hatif_whatsapp = Webhook::HatifWhatsApp.name();
+
+    // Before: the default secret opens the channel; no other does.
+    let before = call(&call_id, "before");
+    assert_eq!(
+        hatif_signed(&stack, hatif_call, &default_secret, &before).await?,
+        stored
+    );
+    let sent = message("Sent");
+    assert_eq!(
+        hatif_signed(&stack, hatif_whatsapp, &default_secret, &sent).await?,
+        stored
+    );
+    let forged = call(&call_id, "forged");
+    for (function, body) in [(hatif_call, &forged), (hatif_whatsapp, &message("Failed"))] {
+        assert_eq!(
+            hatif_signed(&stack, function, other_secret, body).await?,
+            refused,
+            "{function} before"
+        );
+    }
+
+    let id = format!("own-{run}");
+    let added: Value = serde_json::from_slice(
+        &ok(&[
+            "--json",
+            "secrets",
+            "add",
+            "hatif",
+            "--channel",
+            &channel,
+            "--id",
+            &id,
+        ])?
+        .stdout,
+    )?;
+    let own_secret = added["value"].as_str().expect("the new secret").to_owned();
+
+    // Both functions read the new secrets: Hatif switching the channel to its own secret
+    // mid-conversation, and a call of the channel signed with it.
+    let delivered = until_answered(&stack, hatif_whatsapp, &own_secret, 200, |_| {
+        message("Delivered")
+    })
+    .await?;
+    assert_eq!(delivered, stored, "the new secret works");
+    let own_call = format!("own-call-new-{run}");
+    let reply = until_answered(&stack, hatif_call, &own_secret, 200, |_| {
+        call(&own_call, "signed with the channel's own secret")
+    })
+    .await?;
+    assert_eq!(reply, stored, "the new secret works");
+
+    // After: the default secret still opens the channel, into the same records.
+    let after = call(&call_id, "after");
+    let (status, reply) = hatif_signed(&stack, hatif_call, &default_secret, &after).await?;
+    assert_eq!(status, 200, "the channel is not locked out: {reply}");
+    let read = message("Read");
+    assert_eq!(
+        hatif_signed(&stack, hatif_whatsapp, &default_secret, &read).await?,
+        stored,
+        "the channel is not locked out"
+    );
+    for (function, body) in [(hatif_call, &forged), (hatif_whatsapp, &message("Failed"))] {
+        assert_eq!(
+            hatif_signed(&stack, function, other_secret, body).await?,
+            refused,
+            "{function} after"
+        );
+    }
+    assert_eq!(
+        added["carried_over"],
+        json!(["default:dev-default"]),
+        "the default secret is carried over, named for removal: {added}"
+    );
+
+    let calls = stack.calls(Provider::Hatif, &call_id).await?;
+    let scopes: Vec<_> = calls
+        .iter()
+        .map(|(_, stored)| stored.scope.as_ref().map(ToString::to_string))
+        .collect();
+    assert_eq!(scopes, [Some(format!("channel:{channel}"))], "one record");
+    let messages = stack
+        .store
+        .records(
+            &schema::conversation_pk(Provider::Hatif, &conversation),
+            "MSG#",
+        )
+        .await?;
+    let [(sk, stored_message)] = messages.as_slice() else {
+        panic!("one message record: {messages:?}")
+    };
+    assert_eq!(sk, &format!("MSG#channel:{channel}#m1"));
+    let Normalized::Message(m) = &stored_message.record else {
+        panic!("a message")
+    };
+    assert_eq!(
+        (m.status, m.status_times.len()),
+        (MessageStatus::Read, 3),
+        "sent and read with the default secret, delivered with the channel's own"
+    );
+
+    // Removing the carried-over secret closes the channel to the default secret, from the
+    // function's next read of its secrets (made at once on a signature it does not know, at
+    // most every 30 s: the probe signed with another secret).
+    ok(&[
+        "secrets",
+        "remove",
+        "hatif",
+        "default:dev-default",
+        "--channel",
+        &channel,
+    ])?;
+    let probe = call(&format!("own-call-probe-{run}"), "probe");
+    let started = Instant::now();
+    let closed = loop {
+        let probed = hatif_signed(&stack, hatif_call, other_secret, &probe).await;
+        let attempt = call(&format!("own-call-closed-{run}"), "default");
+        let reply = hatif_signed(&stack, hatif_call, &default_secret, &attempt).await;
+        match (probed, reply) {
+            (Ok(_), Ok(reply)) if reply.0 != 401 && started.elapsed() < Duration::from_secs(75) => {
+                tokio::time::sleep(Duration::from_secs(2)).await
+            }
+            (probed, reply) => break probed.and(reply),
+        }
+    };
+    ok(&["secrets", "remove", "hatif", &id, "--channel", &channel])?;
+    assert_eq!(closed?, refused, "removed, the default secret is refused");
     Ok(())
 }
