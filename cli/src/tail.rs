@@ -56,7 +56,11 @@ pub fn line_of(image: &HashMap<String, AttributeValue>) -> Option<Line> {
             kind: Kind::Applied,
             provider: text(image, "provider"),
             what: text(image, "event_type"),
-            id: text(image, "delivery_id"),
+            // The provider's delivery id where it sends one, else the body's digest: what
+            // identifies the delivery.
+            id: Some(text(image, "delivery_id"))
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| text(image, "body_sha256")),
             reason: None,
         }),
         "rejected" => Some(Line {
@@ -141,6 +145,7 @@ mod tests {
             ("provider", s("voki")),
             ("event_type", s("call.completed")),
             ("delivery_id", s("d-1")),
+            ("body_sha256", s("5e1f")),
             ("received_at", s("2026-11-27T10:00:00.000Z")),
         ]
         .into_iter()
@@ -151,6 +156,10 @@ mod tests {
             (line.kind, line.what.as_str(), line.id.as_str()),
             (Kind::Applied, "call.completed", "d-1")
         );
+
+        let mut unnamed = event.clone();
+        unnamed.remove("delivery_id");
+        assert_eq!(line_of(&unnamed).map(|l| l.id), Some("5e1f".into()));
 
         let mut kept = event.clone();
         kept.insert("kind".into(), s("rejected"));

@@ -8,7 +8,7 @@ use callvault_store::files::Files;
 use callvault_store::index::{CallSummary, Summary};
 use callvault_store::schema::{
     agent_pk, call_pk, calls_pk, contact_pk, Index, BY_AGENT, BY_CONTACT, BY_FILE_STATE,
-    BY_FROM_NUMBER, BY_PROVIDER_TIME, BY_TO_NUMBER, CALL_SK, SUMMARY,
+    BY_FROM_NUMBER, BY_PROVIDER_TIME, BY_TO_NUMBER, CALL_SK, CONFLICTS, SUMMARY,
 };
 use callvault_store::timestamp;
 use callvault_store::{Item, StoreError, Stored};
@@ -44,10 +44,11 @@ pub struct CallFilter {
 
 /// One delivery applied to a record, as kept in its event entry (the body itself is not
 /// included; `body_s3_uri` points at it when it was kept in S3). A body is kept once
-/// however many times it arrived; `delivery_id` is the id it first came with.
+/// however many times it arrived: a delivery's identity is its body's SHA-256.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryEvent {
-    /// The provider's delivery (or event) id.
+    /// The provider's own id of the delivery it first came with, where the provider sends one
+    /// (Voki's `X-Voki-Delivery`); empty otherwise.
     pub delivery_id: String,
     /// The provider's event type.
     pub event_type: String,
@@ -64,6 +65,10 @@ pub struct DeliveryEvent {
     pub body_s3_uri: Option<String>,
     /// Request headers kept with it (secrets removed).
     pub headers: BTreeMap<String, String>,
+    /// The record fields in which this body differs from what the record keeps (the merge
+    /// rules of docs/records.md decide which value stands); empty for most deliveries.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 /// A call with its bookkeeping and delivery history.
@@ -115,6 +120,11 @@ fn event_of(item: &Item) -> DeliveryEvent {
                     .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone())))
                     .collect()
             })
+            .unwrap_or_default(),
+        conflicts: item
+            .get(CONFLICTS)
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
             .unwrap_or_default(),
     }
 }
@@ -315,7 +325,7 @@ impl Reader {
             .map(event_of)
             .collect();
         events.sort_by(|a, b| {
-            (&a.received_at, &a.delivery_id).cmp(&(&b.received_at, &b.delivery_id))
+            (&a.received_at, &a.body_sha256).cmp(&(&b.received_at, &b.body_sha256))
         });
         Ok(CallDetail {
             record,

@@ -35,7 +35,7 @@ async fn conversation_messages_list_in_creation_order() -> anyhow::Result<()> {
         };
         let delivery_id = format!("{id}:sent");
         let contribution = Contribution {
-            delivery_id: &delivery_id,
+            delivery_id: Some(&delivery_id),
             event_type: "message.sent",
             record,
             scope: Some(&Scope::Default),

@@ -307,8 +307,8 @@ impl CallRecord {
     /// deliveries in any order give the same result. The record of the later lifecycle stage
     /// (higher [`CallStatus::rank`]) is preferred field by field, falling back to the other's
     /// value where it has none; on equal rank the existing record (`self`) is preferred, so a
-    /// terminal status is never replaced and a repeated delivery changes nothing. Stage times
-    /// accumulate.
+    /// terminal status is never replaced and a repeated delivery changes nothing, except that
+    /// the later of two end times is kept. Stage times accumulate.
     pub fn merge(self, other: Self) -> Self {
         let (hi, lo) = if other.status.rank() > self.status.rank() {
             (other, self)
@@ -337,7 +337,11 @@ impl CallRecord {
             provider_status,
             started_at: first(hi.started_at, lo.started_at),
             answered_at: first(hi.answered_at, lo.answered_at),
-            ended_at: first(hi.ended_at, lo.ended_at),
+            ended_at: if hi.status.rank() == lo.status.rank() {
+                hi.ended_at.max(lo.ended_at)
+            } else {
+                first(hi.ended_at, lo.ended_at)
+            },
             stages,
             duration_seconds: first(hi.duration_seconds, lo.duration_seconds),
             recording: first(hi.recording, lo.recording),

@@ -40,21 +40,20 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 pub struct History {
     /// Deliveries applied so far.
     pub count: u64,
-    /// Ids of the latest deliveries applied, oldest first.
+    /// The provider's ids of the latest deliveries applied that had one, oldest first.
     pub delivery_ids: Vec<String>,
     /// SHA-256 digests of the latest bodies applied, oldest first.
     pub body_sha256s: Vec<String>,
 }
 
 impl History {
-    /// Whether a delivery with this id, or this exact body, is among the latest applied.
-    pub fn recently_applied(&self, delivery_id: &str, body_sha256: &str) -> bool {
-        self.delivery_ids.iter().any(|d| d == delivery_id)
-            || self.body_sha256s.iter().any(|d| d == body_sha256)
+    /// Whether this exact body is among the latest applied.
+    pub fn recently_applied(&self, body_sha256: &str) -> bool {
+        self.body_sha256s.iter().any(|d| d == body_sha256)
     }
 
     /// Records one more applied delivery, forgetting the oldest beyond the bound.
-    pub(crate) fn push(&mut self, delivery_id: &str, body_sha256: &str) {
+    pub(crate) fn push(&mut self, delivery_id: Option<&str>, body_sha256: &str) {
         fn bounded_push(list: &mut Vec<String>, value: &str) {
             list.retain(|v| v != value);
             list.push(value.to_owned());
@@ -62,7 +61,9 @@ impl History {
             list.drain(..excess);
         }
         self.count += 1;
-        bounded_push(&mut self.delivery_ids, delivery_id);
+        if let Some(id) = delivery_id {
+            bounded_push(&mut self.delivery_ids, id);
+        }
         bounded_push(&mut self.body_sha256s, body_sha256);
     }
 }
@@ -209,18 +210,20 @@ mod tests {
     fn history_keeps_a_count_and_the_latest_deliveries() {
         let mut history = History::default();
         for i in 0..25 {
-            history.push(&format!("d{i}"), &format!("h{i}"));
+            history.push(Some(&format!("d{i}")), &format!("h{i}"));
         }
-        assert_eq!(history.count, 25);
+        history.push(None, "h25");
+        assert_eq!(history.count, 26);
         assert_eq!(history.delivery_ids.len(), RECENT_DELIVERIES);
         assert_eq!(
             history.delivery_ids.first().map(String::as_str),
             Some("d15")
         );
-        assert!(history.recently_applied("d24", "x"));
-        assert!(history.recently_applied("x", "h20"));
-        assert!(!history.recently_applied("d3", "h3"));
-        history.push("d24", "h24");
+        // Only the body decides: a delivery id seen before with another body is new.
+        assert!(history.recently_applied("h20"));
+        assert!(history.recently_applied("h25"));
+        assert!(!history.recently_applied("h3"));
+        history.push(Some("d24"), "h24");
         assert_eq!(history.delivery_ids.len(), RECENT_DELIVERIES);
     }
 }

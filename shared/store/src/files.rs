@@ -249,8 +249,10 @@ pub fn files_of(
 
 /// The files map after a delivery: pending entries for files the record points at that
 /// `existing` does not track yet (entries already tracked keep their state), and a fresh
-/// pending entry for a `failed` file when the delivery brings a different URL for it (a
-/// provider's new link replaces the one that failed).
+/// pending entry for a file not yet copied whose link has failed (the file `failed`, or
+/// waiting after a failed attempt) when the delivery brings a different URL for it: a
+/// provider's new link replaces the one that failed. A file with no failed attempt keeps its
+/// link, so a late delivery of an older link cannot replace a fresh one untried.
 pub fn with_new_files(
     mut existing: Files,
     merged: &Normalized,
@@ -265,7 +267,9 @@ pub fn with_new_files(
     }
     for (kind, source_url, s3_key) in files_of(delivered, scope, received_at) {
         if let Some(state) = existing.get_mut(&kind) {
-            if state.status == FileStatus::Failed && state.source_url != source_url {
+            let link_failed = state.status == FileStatus::Failed
+                || (state.status == FileStatus::Pending && state.attempts > 0);
+            if link_failed && state.source_url != source_url {
                 *state = FileState::pending(source_url, s3_key);
             }
         }
@@ -396,7 +400,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_link_resets_a_failed_file_only() {
+    fn a_new_link_resets_a_file_whose_link_failed() {
         let call = |url: &str| {
             let body = serde_json::json!({"call_id": "c", "recording_url": url});
             Normalized::Call(voiceinfra::normalize(
@@ -422,6 +426,22 @@ mod tests {
                 state.error.as_deref()
             ),
             (FileStatus::Pending, 0, "https://h/new.wav", None)
+        );
+        // A file waiting after a failed attempt takes the new link too; one not tried yet
+        // keeps its link (a late delivery of an older link must not replace a fresh one).
+        let mut waiting = with_new_files(Files::new(), &old, &old, None, Utc::now());
+        assert_eq!(
+            with_new_files(waiting.clone(), &old, &new, None, Utc::now()),
+            waiting
+        );
+        waiting.get_mut(&FileKind::Recording).expect("r").attempts = 1;
+        let relinked = with_new_files(waiting, &old, &new, None, Utc::now());
+        assert_eq!(
+            (
+                relinked[&FileKind::Recording].source_url.as_str(),
+                relinked[&FileKind::Recording].attempts
+            ),
+            ("https://h/new.wav", 0)
         );
         // A copied file keeps its copy.
         let mut copied = files.clone();

@@ -21,16 +21,17 @@ const MAX_MERGE_ATTEMPTS: usize = 10;
 pub enum PutOutcome {
     /// The delivery was applied to its record.
     Stored,
-    /// This delivery (its id, or its exact body) was applied before: a retry, a resend or a
-    /// concurrent copy; nothing changed.
+    /// These exact bytes were applied to the record before (a retry, a resend or a concurrent
+    /// copy): nothing changed. A different body is never a duplicate, whatever its ids.
     Duplicate,
 }
 
 /// What one delivery contributes to a record.
 #[derive(Debug, Clone)]
 pub struct Contribution<'a> {
-    /// The provider's delivery or event id.
-    pub delivery_id: &'a str,
+    /// The provider's own id of the delivery, where it sends one: kept in the history and the
+    /// event, never part of the delivery's identity (its body's SHA-256 is).
+    pub delivery_id: Option<&'a str>,
     /// What happened (`call.completed`, `message.read`, ...), kept with the event.
     pub event_type: &'a str,
     /// The normalized record this delivery contributes to.
@@ -109,13 +110,15 @@ impl RecordStore {
     /// Applies one delivery to its record, idempotently and in any order with the other
     /// deliveries of the same call or message:
     ///
-    /// 1. read the record; if its latest deliveries include this delivery id or this exact
-    ///    body, it is a duplicate: stop;
+    /// 1. read the record; if its latest deliveries include this exact body, it is a
+    ///    duplicate: stop (a delivery is the same delivery only when its bytes are the same;
+    ///    ids never decide it);
     /// 2. refuse, before writing anything, a record that would be too large to store;
     /// 3. keep the raw body: in the event item, or (when large) as one S3 object addressed by
     ///    its content;
     /// 4. write the event `EVENT#<record sk>#<body sha256>` unless it exists: one event per
-    ///    distinct body, whatever delivery ids it arrives with;
+    ///    distinct body, whatever delivery ids it arrives with, naming the fields in which the
+    ///    body differs from what the record keeps ([`Normalized::conflicts`]);
     /// 5. merge into the record and write it on condition that its version is unchanged,
     ///    re-reading and re-merging on conflict. A body whose event already existed and whose
     ///    merge changes nothing was applied before (beyond the latest deliveries the record
@@ -132,10 +135,10 @@ impl RecordStore {
         let (pk, sk) = record_key(&contribution.record, contribution.scope);
         let body_sha256 = delivery.body_sha256();
         let mut existing = self.get_item(&pk, &sk).await?;
-        if existing.as_ref().is_some_and(|e| {
-            e.history
-                .recently_applied(contribution.delivery_id, &body_sha256)
-        }) {
+        if existing
+            .as_ref()
+            .is_some_and(|e| e.history.recently_applied(&body_sha256))
+        {
             return Ok(PutOutcome::Duplicate);
         }
 
@@ -160,6 +163,12 @@ impl RecordStore {
         let now = Utc::now();
         size::check(&application.onto(existing.as_ref()).to_item(&pk, &sk, now)?)?;
 
+        // What this body says that the stored record keeps otherwise (docs/records.md): kept
+        // with its event, so a differing body is never silently reduced to its new fields.
+        let conflicts = existing.as_ref().map_or_else(Vec::new, |e| {
+            let merged = e.record.clone().merge(contribution.record.clone());
+            Normalized::conflicts(&merged, &contribution.record)
+        });
         let kept = match raw_uri {
             Some(_) => Kept::S3(self.keep_raw(delivery.provider, &body_sha256, body).await?),
             None => Kept::Inline,
@@ -168,10 +177,10 @@ impl RecordStore {
             &pk,
             &sk,
             delivery,
-            contribution.delivery_id,
-            contribution.event_type,
+            &contribution,
             &body_sha256,
             &kept,
+            &conflicts,
         );
         let event_existed = !self.put_new(event).await?;
 
@@ -189,10 +198,10 @@ impl RecordStore {
                 return Ok(PutOutcome::Stored);
             }
             existing = self.get_item(&pk, &sk).await?;
-            if existing.as_ref().is_some_and(|e| {
-                e.history
-                    .recently_applied(contribution.delivery_id, &body_sha256)
-            }) {
+            if existing
+                .as_ref()
+                .is_some_and(|e| e.history.recently_applied(&body_sha256))
+            {
                 return Ok(PutOutcome::Duplicate);
             }
         }

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use crate::codec::timestamp;
 use crate::error::Service;
 use crate::item::{get_s, s, string_map, Item};
-use crate::schema::{event_sk, raw_key, rejected_pk, PARTITION_KEY, SORT_KEY};
+use crate::schema::{event_sk, raw_key, rejected_pk, CONFLICTS, PARTITION_KEY, SORT_KEY};
 use crate::size::RAW_INLINE_LIMIT;
-use crate::{Delivery, RecordStore, StoreError};
+use crate::{Contribution, Delivery, RecordStore, StoreError};
 
 /// Where a delivery's raw body was kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,25 +68,31 @@ fn delivery_attributes(item: &mut Item, delivery: &Delivery<'_>, body_sha256: &s
     item.insert("body_sha256".into(), s(body_sha256));
 }
 
-/// The event item of one delivery applied to the record at `(pk, record_sk)`.
+/// The event item of one delivery applied to the record at `(pk, record_sk)`: its provider's
+/// delivery id and event type from `contribution`, and the record fields it conflicts in.
 pub(crate) fn event_item(
     pk: &str,
     record_sk: &str,
     delivery: &Delivery<'_>,
-    delivery_id: &str,
-    event_type: &str,
+    contribution: &Contribution<'_>,
     body_sha256: &str,
     kept: &Kept,
+    conflicts: &[String],
 ) -> Item {
     let mut item = Item::new();
     item.insert(PARTITION_KEY.into(), s(pk));
     item.insert(SORT_KEY.into(), s(event_sk(record_sk, body_sha256)));
     item.insert("kind".into(), s("event"));
     item.insert("record_sk".into(), s(record_sk));
-    item.insert("delivery_id".into(), s(delivery_id));
-    item.insert("event_type".into(), s(event_type));
+    if let Some(id) = contribution.delivery_id {
+        item.insert("delivery_id".into(), s(id));
+    }
+    item.insert("event_type".into(), s(contribution.event_type));
     delivery_attributes(&mut item, delivery, body_sha256);
     put_body(&mut item, delivery.verified.body(), kept);
+    if !conflicts.is_empty() {
+        item.insert(CONFLICTS.into(), AttributeValue::Ss(conflicts.to_vec()));
+    }
     item
 }
 

@@ -37,6 +37,9 @@ pub const DUE_SHARDS: u32 = 4;
 /// Sort-key prefix of a delivery's event entry, under its record's partition:
 /// `EVENT#<record sk>#<sha256 of the body>` (see [`event_sk`]).
 pub const EVENT_PREFIX: &str = "EVENT#";
+/// Event attribute: the record fields in which a delivery's body differs from what its
+/// record keeps (a string set; absent when there is none).
+pub const CONFLICTS: &str = "conflicts";
 /// Sort key (or, for scoped records, sort-key prefix) of call record items.
 pub const CALL_SK: &str = "CALL";
 /// Key prefix of raw bodies kept in the archive bucket (content-addressed, see [`raw_key`]).

@@ -42,7 +42,7 @@ fn contribution<'a>(
     scope: Option<&'a Scope>,
 ) -> Contribution<'a> {
     Contribution {
-        delivery_id,
+        delivery_id: Some(delivery_id),
         event_type: "call.completed",
         record,
         scope,
@@ -133,7 +133,7 @@ async fn concurrent_stages_all_merge() -> anyhow::Result<()> {
             let record = voki::normalize(voki::parse(verified.body()).expect("parses"));
             let d = Delivery { verified: &verified, provider: Provider::Voki, webhook: "voki", received_at: Utc::now(), headers: vec![] };
             let id = format!("del-{i}");
-            store.ingest(&d, Contribution { delivery_id: &id, event_type: "x", record, scope: None, transcript_pointer: None }).await
+            store.ingest(&d, Contribution { delivery_id: Some(&id), event_type: "x", record, scope: None, transcript_pointer: None }).await
         })
     });
     for task in tasks {
@@ -348,6 +348,77 @@ async fn one_body_under_many_delivery_ids_is_applied_once() -> anyhow::Result<()
         callvault_store::size::RECENT_DELIVERIES
     );
     assert_eq!(store.events(&pk, &sk).await?.len(), 13);
+    Ok(())
+}
+
+/// A different body for a stored call is never a duplicate, whatever ids it shares: it is
+/// applied by the merge rules, kept as its own event naming what it could not change, and
+/// only its exact bytes again are a duplicate.
+#[tokio::test]
+async fn a_different_body_for_the_same_call_is_applied_not_dropped() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let body = |summary: &str, extra: &str| {
+        format!(
+            r#"{{"call_id":"call_01HXYZ123456","summary":"{summary}","end_time":"2026-11-23T10:0{extra}:00Z","recording_url":"https://h/r{extra}.mp3"}}"#
+        )
+    };
+    let (first, second) = (body("first", "5"), body("second", "7"));
+    let apply = |body: String| {
+        let store = store.clone();
+        async move {
+            let verified = Unverified::new(body.into_bytes()).accept_unsigned();
+            let record =
+                Normalized::Call(voiceinfra::normalize(voiceinfra::parse(verified.body())?));
+            Ok::<_, anyhow::Error>(
+                store
+                    .ingest(
+                        &delivery(&verified),
+                        Contribution {
+                            delivery_id: None,
+                            event_type: "call.completed",
+                            record,
+                            scope: None,
+                            transcript_pointer: None,
+                        },
+                    )
+                    .await?,
+            )
+        }
+    };
+    assert_eq!(apply(first.clone()).await?, PutOutcome::Stored);
+    assert_eq!(apply(second.clone()).await?, PutOutcome::Stored);
+    assert_eq!(apply(second).await?, PutOutcome::Duplicate);
+    assert_eq!(apply(first).await?, PutOutcome::Duplicate);
+
+    let (pk, sk) = call_key(Provider::VoiceInfra, None, "call_01HXYZ123456");
+    let stored = store.get_item(&pk, &sk).await?.expect("record");
+    let Normalized::Call(call) = &stored.record else {
+        panic!("a call")
+    };
+    assert_eq!(call.summary.as_deref(), Some("first"));
+    assert_eq!(
+        call.ended_at.map(|t| t.to_rfc3339()),
+        Some("2026-11-23T10:07:00+00:00".into())
+    );
+    assert_eq!(stored.history.count, 2);
+    assert!(stored.history.delivery_ids.is_empty());
+    let events = store.events(&pk, &sk).await?;
+    assert_eq!(events.len(), 2);
+    let conflicts: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            e.get(callvault_store::schema::CONFLICTS)
+                .and_then(|v| v.as_ss().ok())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        conflicts.contains(&vec!["recording".to_owned(), "summary".to_owned()]),
+        "{conflicts:?}"
+    );
+    assert!(conflicts.contains(&Vec::new()), "{conflicts:?}");
     Ok(())
 }
 

@@ -22,11 +22,14 @@ impl RequestView<'_> {
     }
 }
 
-/// A delivery turned into a record, with the id that makes it idempotent.
+/// A delivery turned into a record. What makes it idempotent is its body: a delivery is the
+/// same delivery only when its bytes are the same (the store compares SHA-256 digests).
 #[derive(Debug, Clone)]
 pub struct Ingested {
-    /// The provider's delivery or event id.
-    pub delivery_id: String,
+    /// The provider's own id of this delivery, where it sends one (Voki's `X-Voki-Delivery`,
+    /// reused on resend): kept in the record's history and its event, never used to decide
+    /// that a delivery is a duplicate. The call or message id keys the record, not this.
+    pub delivery_id: Option<String>,
     /// What happened (`call.completed`, `message.read`, ...), stored with the event entry.
     pub event_type: String,
     /// The normalized record this delivery contributes to.

@@ -8,7 +8,6 @@ use callvault_records::{hatif, postcall, voiceinfra, voki, Normalized, ParseErro
 
 use callvault_verify::{HmacSha256Hex, Scope, SharedToken, Unverified, Verified, VerifyError};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::secrets::Secrets;
 use crate::{config, Adapter, Ingested, RequestView};
@@ -73,7 +72,7 @@ fn hatif_scope(verified: &Verified) -> Option<Scope> {
     Some(verified.scope().cloned().unwrap_or(Scope::Default))
 }
 
-/// VoiceInfra: bare-hex HMAC-SHA256 in `X-VoiceInfra-Signature`; idempotent by `call_id`.
+/// VoiceInfra: bare-hex HMAC-SHA256 in `X-VoiceInfra-Signature`; the record is the `call_id`'s.
 #[derive(Debug, Clone)]
 pub struct VoiceInfra(pub Signing);
 
@@ -109,7 +108,7 @@ impl Adapter for VoiceInfra {
     ) -> Result<Ingested, ParseError> {
         let record = voiceinfra::normalize(voiceinfra::parse(verified.body())?);
         Ok(Ingested {
-            delivery_id: record.provider_call_id.clone(),
+            delivery_id: None,
             event_type: "call.completed".into(),
             record: Normalized::Call(record),
             transcript_pointer: Some(voiceinfra::TRANSCRIPT_POINTER),
@@ -119,7 +118,7 @@ impl Adapter for VoiceInfra {
 }
 
 /// Hatif call webhook: lowercase hex HMAC-SHA256 in `X-Voxa-Signature` with the secret of
-/// the body's `channelId`; idempotent by `callId`.
+/// the body's `channelId`; the record is the `callId`'s.
 #[derive(Debug, Clone)]
 pub struct HatifCall(pub Signing);
 
@@ -151,7 +150,7 @@ impl Adapter for HatifCall {
     ) -> Result<Ingested, ParseError> {
         let record = hatif::call::normalize(hatif::call::parse(verified.body())?);
         Ok(Ingested {
-            delivery_id: record.provider_call_id.clone(),
+            delivery_id: None,
             event_type: "call.completed".into(),
             record: Normalized::Call(record),
             transcript_pointer: Some(hatif::call::TRANSCRIPT_POINTER),
@@ -208,7 +207,6 @@ impl Adapter for HatifWhatsApp {
         received_at: DateTime<Utc>,
     ) -> Result<Ingested, ParseError> {
         let payload = hatif::whatsapp::parse(verified.body())?;
-        let delivery_id = payload.delivery_id();
         let record = hatif::whatsapp::normalize(payload, received_at);
         Ok(Ingested {
             event_type: format!(
@@ -219,7 +217,7 @@ impl Adapter for HatifWhatsApp {
                     .unwrap_or("unknown")
                     .to_ascii_lowercase()
             ),
-            delivery_id,
+            delivery_id: None,
             record: Normalized::Message(record),
             transcript_pointer: None,
             scope: hatif_scope(verified),
@@ -227,8 +225,8 @@ impl Adapter for HatifWhatsApp {
     }
 }
 
-/// Voki: `sha256=<hex>` in `X-Voki-Signature`; idempotent by `X-Voki-Delivery` (reused on
-/// resend), or by the body's SHA-256 when that header is absent.
+/// Voki: `sha256=<hex>` in `X-Voki-Signature`; `X-Voki-Delivery` (reused on resend) is kept
+/// as the delivery's id.
 #[derive(Debug, Clone)]
 pub struct Voki(pub Arc<Secrets>);
 
@@ -269,8 +267,7 @@ impl Adapter for Voki {
             .header(voki::DELIVERY_HEADER)
             .map(str::trim)
             .filter(|d| !d.is_empty())
-            .map(|d| d.chars().take(200).collect())
-            .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(verified.body()))));
+            .map(|d| d.chars().take(200).collect());
         let event_type = envelope.event.name().to_owned();
         Ok(Ingested {
             delivery_id,
@@ -283,7 +280,7 @@ impl Adapter for Voki {
 }
 
 /// The Post-Call Webhook API: no signature, so a shared token (`?token=` or
-/// `Authorization: Bearer`) is required; idempotent by `callId`. It never retries.
+/// `Authorization: Bearer`) is required; the record is the `callId`'s. It never retries.
 #[derive(Debug, Clone)]
 pub struct PostCall(pub Arc<Secrets>);
 
@@ -318,7 +315,7 @@ impl Adapter for PostCall {
     ) -> Result<Ingested, ParseError> {
         let record = postcall::normalize(postcall::parse(verified.body())?);
         Ok(Ingested {
-            delivery_id: record.provider_call_id.clone(),
+            delivery_id: None,
             event_type: "call.completed".into(),
             record: Normalized::Call(record),
             transcript_pointer: None,

@@ -232,12 +232,12 @@ pub async fn accept<A: Adapter>(
         query: None,
     };
     let ingested = A::ingest(view, verified, received_at);
-    let delivery_id = ingested.as_ref().ok().map(|i| i.delivery_id.clone());
+    let delivery_id = ingested.as_ref().ok().and_then(|i| i.delivery_id.clone());
     let applied = async {
         let reason = match ingested {
             Ok(i) => {
                 let contribution = Contribution {
-                    delivery_id: &i.delivery_id,
+                    delivery_id: i.delivery_id.as_deref(),
                     event_type: &i.event_type,
                     record: i.record,
                     scope: i.scope.as_ref(),

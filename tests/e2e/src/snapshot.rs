@@ -39,12 +39,16 @@ pub async fn scan(
     }
 }
 
-/// An attribute value as JSON (binaries as their digest, sets as lists).
+/// An attribute value as JSON (binaries as their text when they are UTF-8, else as their
+/// digest; sets as lists).
 fn json_of(value: &AttributeValue) -> Value {
     match value {
         AttributeValue::S(s) => json!(s),
         AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::B(b) => json!(format!("sha256:{}", crate::sha256_hex(b.as_ref()))),
+        AttributeValue::B(b) => match std::str::from_utf8(b.as_ref()) {
+            Ok(text) => json!(text),
+            Err(_) => json!(format!("sha256:{}", crate::sha256_hex(b.as_ref()))),
+        },
         AttributeValue::Bool(b) => json!(b),
         AttributeValue::Null(_) => Value::Null,
         AttributeValue::M(m) => {
@@ -88,7 +92,8 @@ fn mask(value: &mut Value) {
 /// A snapshot of one run's items with the run's id replaced by `RUN` and every 64-digit hex
 /// string (body digests, signatures, and keys made of them) by `HEX`, so two runs of the same
 /// deliveries under different ids compare equal. An event item, keyed by its body's digest, is
-/// keyed by its delivery id instead.
+/// keyed by the digest of its body with the run's id replaced instead (a body kept in S3, by
+/// its event type and delivery id), so two events of one record stay apart.
 pub fn without_run(snapshot: &Snapshot, run: &str) -> Snapshot {
     fn text(s: &str, run: &str) -> String {
         let s = s.replace(run, "RUN");
@@ -125,9 +130,19 @@ pub fn without_run(snapshot: &Snapshot, run: &str) -> Snapshot {
     snapshot
         .iter()
         .map(|(k, v)| {
-            let key = match v["delivery_id"].as_str() {
-                Some(delivery) => format!("{} [{}]", text(k, run), text(delivery, run)),
-                None => text(k, run),
+            let key = match (v["kind"].as_str(), v["body"].as_str()) {
+                (Some("event"), Some(body)) => format!(
+                    "{} [{}]",
+                    text(k, run),
+                    crate::sha256_hex(text(body, run).as_bytes())
+                ),
+                (Some("event"), None) => format!(
+                    "{} [{} {}]",
+                    text(k, run),
+                    v["event_type"].as_str().unwrap_or_default(),
+                    text(v["delivery_id"].as_str().unwrap_or_default(), run)
+                ),
+                _ => text(k, run),
             };
             (key, value(v, run))
         })
@@ -170,11 +185,11 @@ mod tests {
             // Two events of one record stay apart.
             (
                 format!("CALL#x-r1 EVENT#{}", "c".repeat(64)),
-                json!({"delivery_id": "x-r1:sent"}),
+                json!({"kind": "event", "body": "{\"id\":\"x-r1\",\"status\":\"sent\"}"}),
             ),
             (
                 format!("CALL#x-r1 EVENT#{}", "d".repeat(64)),
-                json!({"delivery_id": "x-r1:read"}),
+                json!({"kind": "event", "body": "{\"id\":\"x-r1\",\"status\":\"read\"}"}),
             ),
         ]
         .into();

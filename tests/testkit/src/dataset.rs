@@ -306,8 +306,8 @@ impl Dataset {
     }
 }
 
-/// Ingests one record as a delivery of its own JSON (webhook `seed`, delivery id
-/// `seed-<partition key>`), received at `received_at`.
+/// Ingests one record as a delivery of its own JSON (webhook `seed`, no delivery id),
+/// received at `received_at`.
 pub async fn ingest(
     store: &RecordStore,
     record: Normalized,
@@ -323,9 +323,8 @@ pub async fn ingest(
         received_at,
         headers: vec![("content-type".into(), "application/json".into())],
     };
-    let delivery_id = format!("seed-{pk}");
     let contribution = Contribution {
-        delivery_id: &delivery_id,
+        delivery_id: None,
         event_type: "seed",
         record,
         scope: None,
@@ -370,9 +369,9 @@ pub async fn ingest_voiceinfra(
         received_at: Utc::now(),
         headers: vec![],
     };
-    let id = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(verified.body()));
+    // VoiceInfra sends no delivery id: the body is the delivery's identity.
     let contribution = Contribution {
-        delivery_id: &id,
+        delivery_id: None,
         event_type: "call.completed",
         record: Normalized::Call(call),
         scope: None,

@@ -1,11 +1,10 @@
-//! Hatif WhatsApp message webhook: `hatif::channel_id`, `hatif::whatsapp::parse`,
-//! `Payload::delivery_id` and `hatif::whatsapp::normalize` on raw bytes, as the
-//! `hatif-whatsapp` function calls them.
+//! Hatif WhatsApp message webhook: `hatif::channel_id`, `hatif::whatsapp::parse` and
+//! `hatif::whatsapp::normalize` on raw bytes, as the `hatif-whatsapp` function calls them.
 //!
 //! Properties: nothing panics; a rejection never quotes the body; an accepted body is a JSON
 //! object and the channel that selected the secret is the record's channel (both ways); the
-//! delivery id is `<messageId>:<status lowercased>`; the record's status is the provider's
-//! status mapped, stamped with the receive time; the record passes `check_message_record`.
+//! record's status is the provider's status mapped, stamped with the receive time; the record
+//! passes `check_message_record`.
 //! The same message reported `Sent`, `Delivered`, `Read` and `Failed` merges into the same
 //! record in every order, ends `failed`, and keeps the time of each status.
 
@@ -24,14 +23,6 @@ pub fn run(body: &[u8]) {
         "secret chosen for another channel"
     );
     let status = payload.status.clone();
-    assert_eq!(
-        payload.delivery_id(),
-        format!(
-            "{}:{}",
-            payload.message_id,
-            status.as_deref().unwrap_or("").to_ascii_lowercase()
-        )
-    );
     let received_at = DateTime::<Utc>::from_timestamp(1_795_000_000, 0).expect("in range");
     let record = hatif::whatsapp::normalize(payload.clone(), received_at);
     assert_eq!(record.provider, Provider::Hatif);

@@ -53,17 +53,6 @@ payload! {
     }
 }
 
-impl Payload {
-    /// The idempotency key: one delivery per message and status.
-    pub fn delivery_id(&self) -> String {
-        format!(
-            "{}:{}",
-            self.message_id,
-            self.status.as_deref().unwrap_or("").to_ascii_lowercase()
-        )
-    }
-}
-
 /// Parses a raw body. `conversationId`, `messageId` and `channelId` (parts of storage keys)
 /// are at most [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) bytes, and coordinates are numbers
 /// DynamoDB can store.
@@ -151,7 +140,6 @@ mod tests {
     #[test]
     fn seed_payload_normalizes_every_field() {
         let p = parse(SEED).expect("seed parses");
-        assert_eq!(p.delivery_id(), "string:sent");
         let m = normalize(p, at("2026-01-01T00:00:00Z"));
         assert_eq!(m.conversation_id, "ee6e55e8-45fe-4a3e-9bc8-4669f9fdf77a");
         assert_eq!(m.message_id, "string");

@@ -136,8 +136,8 @@ async fn whatsapp_seed_and_status_updates_never_move_backwards() -> anyhow::Resu
     );
     assert_eq!(m.status_times.len(), 3);
     assert_eq!(
-        stored.history.delivery_ids,
-        ["e2e-msg-1:read", "e2e-msg-1:sent", "e2e-msg-1:delivered"],
+        (stored.history.count, stored.history.body_sha256s.len()),
+        (3, 3),
         "the repeated Read was a duplicate"
     );
     let messages = stack

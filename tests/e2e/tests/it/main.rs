@@ -8,6 +8,7 @@ mod custody;
 mod faults;
 mod hatif;
 mod hostile;
+mod identity;
 mod logs;
 mod operator;
 mod postcall;

@@ -132,7 +132,7 @@ async fn a_delivery_shows_its_exact_bytes() -> anyhow::Result<()> {
     assert_eq!(stack.send(&sample).await?.0, 200);
     let listed: Value =
         serde_json::from_slice(&ok(&["--json", "deliveries", "list", "hatif", &id])?.stdout)?;
-    let delivery = listed["items"][0]["delivery_id"]
+    let delivery = listed["items"][0]["body_sha256"]
         .as_str()
         .expect("a delivery")
         .to_owned();
