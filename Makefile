@@ -13,7 +13,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The test stack's ports (its emulator on 4567, not `make dev`'s 4566).
 TEST_PORTS := MOTO_PORT=$${MOTO_PORT:-4567} LAMBDA_PORT=$${LAMBDA_PORT:-9000}
 
-.PHONY: dev test test-stack browser test-unit test-e2e bench bench-lambda bench-load bench-copy venv venv-infra venv-bench fmt lint lint-infra sam-build-check build deploy clean fuzz
+.PHONY: chaos dev test test-stack browser test-unit test-e2e bench bench-lambda bench-load bench-copy venv venv-infra venv-bench fmt lint lint-infra sam-build-check build deploy clean fuzz
 
 ## venv: Python tools used locally and in tests (the AWS emulator and cargo-lambda).
 venv: $(VENV)/.installed
@@ -52,14 +52,16 @@ dev: venv
 
 ## test: lint, template checks, sam build, and every test of the workspace (unit, storage against
 ## the emulator, end to end through cargo lambda watch) in one `cargo test` run, so the
-## workspace is built once. Independent steps overlap (each one's output is printed whole when
-## it ends): the infrastructure venvs install while clippy runs, and `sam build` compiles at low
-## priority while the tests wait on the emulator and the functions.
+## workspace is built once; then a 500-delivery chaos run (below). Independent steps overlap
+## (each one's output is printed whole when it ends): the infrastructure venvs install while
+## clippy runs, and `sam build` compiles at low priority while the tests wait on the emulator
+## and the functions.
 test: venv
 	$(MAKE) -j2 --output-sync=target lint venv-infra browser
 	$(MAKE) lint-infra
 	cargo test --workspace --no-run
 	$(MAKE) -j2 --output-sync=target sam-build-check test-stack
+	$(MAKE) chaos CHAOS_DELIVERIES=500 CHAOS_SEED=1
 
 ## test-stack: start the local stack, run every test of the workspace, stop the stack.
 test-stack: venv
@@ -94,6 +96,16 @@ bench-lambda: venv
 	cargo build --quiet -p callvault-devstack
 	cargo build --release $$(target/debug/callvault-devstack functions | sed 's/^/-p /')
 	set -a; . ./dev.env; set +a; cargo run --quiet -p callvault-e2e --bin bench-lambda -- $(BENCH_WARM)
+
+## chaos: custody under faults (README "Chaos"): CHAOS_DELIVERIES deliveries (default 10000)
+## through a local stack whose DynamoDB and S3 stall and go down at random and whose copier
+## is killed mid-copy, then the same deliveries without faults: the table and bucket must be
+## equal. CHAOS_SEED replays a run's deliveries and fault schedule (printed at the start).
+CHAOS_DELIVERIES ?= 10000
+CHAOS_SEED ?=
+chaos: venv
+	cargo build --quiet --bins --workspace
+	set -a; . ./dev.env; set +a; target/debug/chaos $(CHAOS_DELIVERIES) $(CHAOS_SEED)
 
 ## bench-load: 2,000 deliveries across the webhooks, 50 at a time, through cargo lambda watch
 ## on the test stack, then one at a time: nothing lost or doubled, and the rate (README).

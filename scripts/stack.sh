@@ -10,7 +10,8 @@
 #   scripts/stack.sh test    up, run every test of the workspace, down (whatever happens)
 #   scripts/stack.sh run CMD...  up, run CMD with the stack's environment, down (whatever happens)
 #
-# Ports: MOTO_PORT (default 4566), LAMBDA_PORT (default 9000). Logs and pid files go to
+# Ports: MOTO_PORT (default 4566), LAMBDA_PORT (default 9000). STACK_RELOAD=0 serves the
+# functions as built when the stack starts (e2e, test and run always do). Logs and pid files go to
 # STACK_DIR (default /tmp/callvault-stack-$MOTO_PORT), outside the tree that cargo lambda
 # watch rebuilds on.
 set -euo pipefail
@@ -108,7 +109,11 @@ up() {
   local functions
   mapfile -t functions < <(target/debug/callvault-devstack functions)
   functions+=(query-api)
-  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
+  # `make dev` rebuilds a function when the code changes; test runs (STACK_RELOAD=0) serve the
+  # code as it was when they started, whatever is edited meanwhile.
+  local reload=()
+  [[ ${STACK_RELOAD:-1} == 1 ]] || reload=(--ignore-changes)
+  setsid cargo lambda watch "${reload[@]}" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
       >"$STACK_DIR/watch.log" 2>&1 &
   echo $! >"$STACK_DIR/watch.pid"
   for f in "${functions[@]}"; do wait_function "$f"; done
@@ -133,14 +138,14 @@ case "${1:-}" in
   down) down ;;
   e2e | test)
     trap down EXIT
-    up
+    STACK_RELOAD=0 up
     if [[ $1 == e2e ]]; then scope=(-p callvault-e2e); else scope=(--workspace); fi
     cargo test "${scope[@]}" -- --test-threads 4
     ;;
   run)
     shift
     trap down EXIT
-    up
+    STACK_RELOAD=0 up
     "$@"
     ;;
   *) echo "usage: $0 up|down|e2e|test|run CMD..." >&2; exit 2 ;;

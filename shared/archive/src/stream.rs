@@ -337,7 +337,12 @@ impl Archiver {
                 report.deferred += 1;
                 continue;
             }
-            let hold = claim(&invocation.request_id, invocation.ends_at());
+            // The claim lasts as long as this attempt may (its budget, and the time to record
+            // its outcome), so a copier that dies holds the file no longer than that.
+            let budget = left.min(self.copier.max_duration(provider.as_str()));
+            let until =
+                Utc::now() + chrono::Duration::from_std(budget + RECORD_MARGIN).unwrap_or_default();
+            let hold = claim(&invocation.request_id, until.min(invocation.ends_at()));
             let request = FileClaim {
                 kind,
                 source_url: &source_url,
@@ -355,7 +360,6 @@ impl Archiver {
                 }
                 ClaimOutcome::NotDue => continue,
             };
-            let budget = left.min(self.copier.max_duration(provider.as_str()));
             let started = Instant::now();
             let result = self
                 .copier

@@ -50,6 +50,16 @@ impl Stack {
         })
     }
 
+    /// A stack whose functions are served under `functions_url` (cargo lambda watch's
+    /// `.../lambda-url`), read back through `store`.
+    pub fn new(functions_url: impl Into<String>, store: RecordStore) -> Self {
+        Self {
+            functions_url: functions_url.into(),
+            http: reqwest::Client::new(),
+            store,
+        }
+    }
+
     /// A request builder for `method` on `function`'s URL plus `suffix` (e.g. `?token=x`).
     pub fn request(
         &self,

@@ -9,6 +9,8 @@
 //! - `/outage/<seconds>/<name>`: 503 for `seconds` after the first request of that path, then
 //!   the file (a provider's file hosting down for a while).
 //! - `/stall/<name>`: headers and half the file, then silence.
+//! - `/stall-once/<name>`: the first request of that path as `/stall/`, later ones the file
+//!   (a download that stalls once, then recovers).
 //! - `/slow/<millis>/<name>`: after waiting that long, the file, or 503 when there is no such
 //!   file (a download or a failure that takes a while, so two copiers of one file overlap).
 //! - `/truncated/<name>`: declares the full length, sends half, closes.
@@ -198,7 +200,11 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
                 None => respond(&mut stream, 503, "text/plain", Some(0), b"").await,
             }
         }
-        ["stall", name] => {
+        ["stall-once", name] if hits > 1 => {
+            let (body, ct) = file(name).unwrap_or_default();
+            respond(&mut stream, 200, &ct, Some(body.len() as u64), &body).await
+        }
+        ["stall" | "stall-once", name] => {
             let (body, ct) = file(name).unwrap_or_default();
             let headers = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",

@@ -53,6 +53,10 @@ enum Cmd {
         /// Seconds between the copier's sweeps (AWS: every minute).
         #[arg(long, default_value_t = 5)]
         sweep_seconds: u64,
+        /// Seconds an invocation may take before it counts as failed (AWS: the function's
+        /// timeout; an invocation whose function process died is never answered locally).
+        #[arg(long, env = "PUMP_INVOKE_TIMEOUT_SECONDS", default_value_t = 900)]
+        invoke_timeout_seconds: u64,
     },
 }
 
@@ -75,12 +79,14 @@ async fn main() -> anyhow::Result<()> {
             bucket,
             invoke_base,
             sweep_seconds,
+            invoke_timeout_seconds,
         } => {
             pump::run(
                 &table,
                 &bucket,
                 &invoke_base,
                 std::time::Duration::from_secs(sweep_seconds),
+                std::time::Duration::from_secs(invoke_timeout_seconds),
             )
             .await
         }

@@ -3,7 +3,10 @@
 //!
 //! - the copier's event source mapping: reads the emulator's DynamoDB stream and invokes
 //!   `recording-copier` with the records the deployed mapping's filter would pass
-//!   (`files_pending` set);
+//!   (`files_pending` set); a batch whose invocation fails, or the records it reports as
+//!   failed, are sent again, at most [`MAX_RETRIES`] times (the template's
+//!   `MaximumRetryAttempts`), and reading the stream goes on through outages, as the mapping
+//!   does;
 //! - the copier's schedule: a sweep event every `sweep` interval;
 //! - the bucket's notifications through the spool queue: each spooled delivery, as an SQS
 //!   message holding an S3 notification, to `spool-replayer` (which removes it once applied;
@@ -40,6 +43,45 @@ fn spool_message(key: &str) -> Value {
     })
 }
 
+/// Times a copier batch is sent again after its invocation failed (the template's
+/// `MaximumRetryAttempts`).
+const MAX_RETRIES: u32 = 5;
+
+/// Invokes the copier with `batch`; returns the sequence numbers of the records to send
+/// again: all of them when the invocation failed, else those it reported as failed.
+async fn invoke_copier(http: &reqwest::Client, url: &str, batch: &StreamEvent) -> Vec<String> {
+    let all = || {
+        batch
+            .records
+            .iter()
+            .filter_map(|r| r.dynamodb.sequence_number.clone())
+            .collect()
+    };
+    match http.post(url).json(batch).send().await {
+        Ok(response) if response.status().is_success() => {
+            let body: Option<BatchResponse> = response.json().await.ok();
+            println!(
+                "invoked copier with {} record(s): {body:?}",
+                batch.records.len()
+            );
+            body.map_or_else(all, |b| {
+                b.batch_item_failures
+                    .into_iter()
+                    .map(|f| f.item_identifier)
+                    .collect()
+            })
+        }
+        Ok(response) => {
+            println!("copier invocation failed: HTTP {}", response.status());
+            all()
+        }
+        Err(e) => {
+            println!("copier invocation failed: {e}");
+            all()
+        }
+    }
+}
+
 async fn invoke(http: &reqwest::Client, url: &str, event: &Value, what: &str) {
     match http.post(url).json(event).send().await {
         Ok(response) => {
@@ -57,8 +99,18 @@ pub async fn run(
     bucket: &str,
     invoke_base: &str,
     sweep: Duration,
+    invoke_timeout: Duration,
 ) -> anyhow::Result<()> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // Short timeouts, so a stalled emulator delays the plumbing instead of stopping it.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await;
     let ddb = callvault_store::DynamoDbClient::new(&sdk);
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let store = RecordStore::new(
@@ -67,7 +119,7 @@ pub async fn run(
         table,
         bucket,
     );
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder().timeout(invoke_timeout).build()?;
     let invoke_url = format!("{invoke_base}/recording-copier/invocations");
     let replayer_url = format!("{invoke_base}/spool-replayer/invocations");
     let mut last_sweep = Instant::now();
@@ -76,13 +128,19 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!(e.detail()))?
         .context("the table has no stream")?;
     println!("pumping {} to {invoke_url}", stream.arn());
+    // Records to send again, with the retries they have had.
+    let mut waiting: Vec<(StreamRecord, u32)> = Vec::new();
     loop {
-        let mut batch = StreamEvent::default();
-        for record in stream
-            .poll()
-            .await
-            .map_err(|e| anyhow::anyhow!(e.detail()))?
-        {
+        let polled = match stream.poll().await {
+            Ok(records) => records,
+            Err(e) => {
+                println!("reading the stream failed (retrying): {}", e.detail());
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Vec::new()
+            }
+        };
+        let mut batch: Vec<(StreamRecord, u32)> = std::mem::take(&mut waiting);
+        for record in polled {
             let Some(change) = record.dynamodb else {
                 continue;
             };
@@ -92,23 +150,30 @@ pub async fn run(
                 .and_then(|i| i.get(FILES_PENDING))
                 .is_some_and(|v| v.as_bool().is_ok_and(|b| *b));
             if pending {
-                batch.records.push(StreamRecord {
+                let record = StreamRecord {
                     dynamodb: Change {
                         keys: key_json(&change.keys.unwrap_or_default()),
                         sequence_number: change.sequence_number,
                     },
-                });
+                };
+                batch.push((record, 0));
             }
         }
-        if !batch.records.is_empty() {
-            let count = batch.records.len();
-            match http.post(&invoke_url).json(&batch).send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let body: Option<BatchResponse> = response.json().await.ok();
-                    println!("invoked copier with {count} record(s): HTTP {status}, {body:?}");
+        if !batch.is_empty() {
+            let event = StreamEvent {
+                records: batch.iter().map(|(r, _)| r.clone()).collect(),
+            };
+            let failed = invoke_copier(&http, &invoke_url, &event).await;
+            for (record, retries) in batch {
+                let sequence = record.dynamodb.sequence_number.clone().unwrap_or_default();
+                if !failed.contains(&sequence) {
+                    continue;
                 }
-                Err(e) => println!("copier invocation failed: {e}"),
+                if retries < MAX_RETRIES {
+                    waiting.push((record, retries + 1));
+                } else {
+                    println!("record {sequence} failed {MAX_RETRIES} retries: left to the sweeps");
+                }
             }
         }
         if last_sweep.elapsed() >= sweep {
