@@ -50,4 +50,8 @@ pub enum SecretConfigError {
     /// A secret value is the empty string.
     #[error("secret `{0}` is empty")]
     EmptySecret(String),
+    /// A set under `channels` has an empty channel id: no body names it (a body without a
+    /// channel is checked with `secrets`).
+    #[error("a channel id under `channels` is empty: put secrets for bodies without a channel under `secrets`")]
+    EmptyKey,
 }

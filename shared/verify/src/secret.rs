@@ -217,6 +217,9 @@ impl Keyring {
         } else {
             Some(to_set("secrets", doc.secrets)?)
         };
+        if doc.channels.contains_key("") {
+            return Err(SecretConfigError::EmptyKey);
+        }
         let by_key = doc
             .channels
             .into_iter()
@@ -332,6 +335,12 @@ mod tests {
         assert_eq!(
             Keyring::from_json(r#"{"channels":{"c":{}}}"#).expect_err("empty channel"),
             SecretConfigError::Empty("channels.c".into())
+        );
+        // An empty channel id would be a set no body can select.
+        assert_eq!(
+            Keyring::from_json(r#"{"secrets":{"d":"x"},"channels":{"":{"c":"y"}}}"#)
+                .expect_err("empty channel id"),
+            SecretConfigError::EmptyKey
         );
         let err = Keyring::from_json(r#"{"secret":{"a":"b"}}"#).expect_err("typo");
         assert!(matches!(err, SecretConfigError::Json(_)));
