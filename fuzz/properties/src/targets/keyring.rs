@@ -99,7 +99,11 @@ pub fn run(data: &[u8]) {
             check_no_value_leak(json, &message);
             return;
         }
-        Err(SecretConfigError::Empty(_) | SecretConfigError::EmptySecret(_)) => return,
+        Err(
+            SecretConfigError::Empty(_)
+            | SecretConfigError::EmptySecret(_)
+            | SecretConfigError::EmptyKey,
+        ) => return,
     };
 
     let doc: Value = serde_json::from_str(json).expect("an accepted keyring is JSON");
