@@ -194,10 +194,10 @@ impl Rig {
             .env("COPIER_RETRY_DELAYS", RETRY_DELAYS)
             .env("STACK_RELOAD", "0")
             // The invocation a killed copier was running is never answered locally (on AWS
-            // it fails at once): the pump counts it failed after 3 minutes and sends it again.
-            .env("PUMP_INVOKE_TIMEOUT_SECONDS", "180")
+            // it fails at once): the pump counts it failed after 45 s and sends it again.
+            .env("PUMP_INVOKE_TIMEOUT_SECONDS", "45")
             // A killed copier's claim lasts as long as its attempt may: a minute here.
-            .env("COPIER_TIMEOUT_SECONDS", "60")
+            .env("COPIER_TIMEOUT_SECONDS", "40")
             .status()
             .context("running scripts/stack.sh up")?;
         // The observer reads the emulators directly: faults are for the functions only.
@@ -352,7 +352,9 @@ async fn inject(rig: Arc<Rig>, seed: u64, stop: Arc<AtomicBool>, faults: Arc<Fau
 /// The source server's routes a unit's files are served on, one unit after the other: as
 /// they are, errors twice then the file, down for 3 s, slow, refused for good.
 const ROUTES: [&str; 5] = ["files", "flaky/2", "outage/3", "slow/800", "status/404"];
-/// One unit in this many has its VoiceInfra recording stall once (the copier waits its
+/// One unit in this many has files to copy.
+const FILES_EVERY: usize = 3;
+/// One unit (with files) in this many has its VoiceInfra recording stall once (the copier waits its
 /// 30 s read timeout, then tries again).
 const STALL_EVERY: usize = 12;
 
@@ -374,7 +376,7 @@ fn deliveries(
     let mut unit = 0usize;
     while all.len() < total {
         let id = format!("{run}-{unit}");
-        let route = ROUTES[unit % ROUTES.len()];
+        let route = ROUTES[(unit / FILES_EVERY) % ROUTES.len()];
         // Each unit's files have names of their own: the server's faults count per path.
         add_files(server, &id);
         let url = |name: &str| {
@@ -384,10 +386,13 @@ fn deliveries(
             };
             server.url(&format!("/{path}"))
         };
-        let stalls = unit % STALL_EVERY == STALL_EVERY - 1;
+        let stalls = (unit / FILES_EVERY) % STALL_EVERY == STALL_EVERY - 1;
         for mut sample in samples::every_kind(&id)? {
             let mut body = sample.json();
+            // One unit in FILES_EVERY has files: the local copier, one process, copies one
+            // file at a time.
             let files: &[(&str, &str)] = match sample.webhook {
+                _ if !unit.is_multiple_of(FILES_EVERY) => &[],
                 Webhook::VoiceInfra => &[("recording_url", "recording.mp3")],
                 Webhook::HatifCall if unit.is_multiple_of(2) => {
                     &[("recordingUrl", "recording.mp3")]
