@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::merge::{first, union_extras};
+use crate::merge::{first, greater, Merge};
 use crate::{PhoneNumber, Provider};
 
 /// One call, normalized across providers. See `docs/records.md` for every field.
@@ -306,61 +306,75 @@ impl CallRecord {
     /// Combines this record with one built from another delivery of the same call, so that
     /// deliveries in any order give the same result. The record of the later lifecycle stage
     /// (higher [`CallStatus::rank`]) is preferred field by field, falling back to the other's
-    /// value where it has none; on equal rank the existing record (`self`) is preferred, so a
-    /// terminal status is never replaced and a repeated delivery changes nothing, except that
-    /// the later of two end times is kept. Stage times accumulate.
+    /// value where it has none, so a terminal status is never replaced; on equal rank a field
+    /// both give different values is settled by a fixed rule that does not depend on the
+    /// order (the later end time or stage time; otherwise the greater value by its JSON text),
+    /// and a repeated delivery changes nothing. Stage times accumulate.
     pub fn merge(self, other: Self) -> Self {
         let (hi, lo) = if other.status.rank() > self.status.rank() {
             (other, self)
         } else {
             (self, other)
         };
+        let m = Merge {
+            tie: hi.status.rank() == lo.status.rank(),
+        };
         let mut stages = lo.stages;
-        stages.extend(hi.stages);
-        let provider_status = if hi.provider_status.is_some() || hi.status.rank() > lo.status.rank()
-        {
-            hi.provider_status
+        for (stage, at) in hi.stages {
+            let at = match stages.get(&stage) {
+                Some(&kept) if m.tie => kept.max(at),
+                _ => at,
+            };
+            stages.insert(stage, at);
+        }
+        // A later stage's provider status replaces the earlier one's, even by its absence.
+        let provider_status = if m.tie {
+            m.pick(hi.provider_status, lo.provider_status)
         } else {
-            lo.provider_status
+            hi.provider_status
         };
         Self {
             provider: hi.provider,
             provider_call_id: hi.provider_call_id,
-            workspace_id: first(hi.workspace_id, lo.workspace_id),
-            channel_id: first(hi.channel_id, lo.channel_id),
-            direction: first(hi.direction, lo.direction),
-            from: first(hi.from, lo.from),
-            to: first(hi.to, lo.to),
-            agent: first(hi.agent, lo.agent),
-            contact: first(hi.contact, lo.contact),
-            status: hi.status,
+            workspace_id: m.pick(hi.workspace_id, lo.workspace_id),
+            channel_id: m.pick(hi.channel_id, lo.channel_id),
+            direction: m.pick(hi.direction, lo.direction),
+            from: m.pick(hi.from, lo.from),
+            to: m.pick(hi.to, lo.to),
+            agent: m.pick(hi.agent, lo.agent),
+            contact: m.pick(hi.contact, lo.contact),
+            status: if m.tie {
+                greater(hi.status, lo.status)
+            } else {
+                hi.status
+            },
             provider_status,
-            started_at: first(hi.started_at, lo.started_at),
-            answered_at: first(hi.answered_at, lo.answered_at),
-            ended_at: if hi.status.rank() == lo.status.rank() {
+            started_at: m.pick(hi.started_at, lo.started_at),
+            answered_at: m.pick(hi.answered_at, lo.answered_at),
+            ended_at: if m.tie {
                 hi.ended_at.max(lo.ended_at)
             } else {
                 first(hi.ended_at, lo.ended_at)
             },
             stages,
-            duration_seconds: first(hi.duration_seconds, lo.duration_seconds),
-            recording: first(hi.recording, lo.recording),
-            transcript: first(hi.transcript, lo.transcript),
-            summary: first(hi.summary, lo.summary),
-            sentiment: first(hi.sentiment, lo.sentiment),
-            mood: first(hi.mood, lo.mood),
-            score: first(hi.score, lo.score),
-            outcome: first(hi.outcome, lo.outcome),
-            classification: first(hi.classification, lo.classification),
-            evaluation: if hi.evaluation.is_empty() {
-                lo.evaluation
-            } else {
-                hi.evaluation
+            duration_seconds: m.pick(hi.duration_seconds, lo.duration_seconds),
+            recording: m.pick(hi.recording, lo.recording),
+            transcript: m.pick(hi.transcript, lo.transcript),
+            summary: m.pick(hi.summary, lo.summary),
+            sentiment: m.pick(hi.sentiment, lo.sentiment),
+            mood: m.pick(hi.mood, lo.mood),
+            score: m.pick(hi.score, lo.score),
+            outcome: m.pick(hi.outcome, lo.outcome),
+            classification: m.pick(hi.classification, lo.classification),
+            evaluation: match (hi.evaluation.is_empty(), lo.evaluation.is_empty()) {
+                (false, false) if m.tie => greater(hi.evaluation, lo.evaluation),
+                (true, _) => lo.evaluation,
+                _ => hi.evaluation,
             },
-            action_items: first(hi.action_items, lo.action_items),
-            interests_and_needs: first(hi.interests_and_needs, lo.interests_and_needs),
+            action_items: m.pick(hi.action_items, lo.action_items),
+            interests_and_needs: m.pick(hi.interests_and_needs, lo.interests_and_needs),
             test_delivery: hi.test_delivery || lo.test_delivery,
-            extras: union_extras(hi.extras, lo.extras),
+            extras: m.union(hi.extras, lo.extras),
         }
     }
 }

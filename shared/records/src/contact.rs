@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::merge::{first, union_extras};
+use crate::merge::{earliest, Merge};
 use crate::{PhoneNumber, Provider};
 
 /// A customer registered at a provider (Voki `customer.created`).
@@ -33,17 +33,20 @@ pub struct ContactRecord {
 }
 
 impl ContactRecord {
-    /// Combines two deliveries about the same contact; the existing record's values win.
+    /// Combines two deliveries about the same contact in an order-independent way: a field
+    /// both give different values keeps the greater by its JSON text, the creation time the
+    /// earlier.
     pub fn merge(self, other: Self) -> Self {
+        let m = Merge { tie: true };
         Self {
             provider: self.provider,
             provider_contact_id: self.provider_contact_id,
-            name: first(self.name, other.name),
-            email: first(self.email, other.email),
-            phone: first(self.phone, other.phone),
-            created_at: first(self.created_at, other.created_at),
+            name: m.pick(self.name, other.name),
+            email: m.pick(self.email, other.email),
+            phone: m.pick(self.phone, other.phone),
+            created_at: earliest(self.created_at, other.created_at),
             test_delivery: self.test_delivery || other.test_delivery,
-            details: union_extras(self.details, other.details),
+            details: m.union(self.details, other.details),
         }
     }
 }

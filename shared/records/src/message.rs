@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::merge::{first, union_extras};
+use crate::merge::{earliest, Merge};
 use crate::{Direction, FileRef, Provider};
 
 /// One WhatsApp message, normalized; status updates of the same message merge into it.
@@ -128,40 +128,45 @@ impl MessageRecord {
     }
 
     /// Combines two deliveries about the same message in an order-independent way: the one
-    /// with the more advanced status is preferred field by field (the existing record on a
-    /// tie), and status times accumulate.
+    /// with the more advanced status is preferred field by field; on a tie a field both give
+    /// different values keeps the greater by its JSON text, the creation time the earlier;
+    /// status times accumulate (the earliest of each status).
     pub fn merge(self, other: Self) -> Self {
         let (hi, lo) = if other.status.rank() > self.status.rank() {
             (other, self)
         } else {
             (self, other)
         };
+        let m = Merge {
+            tie: hi.status.rank() == lo.status.rank(),
+        };
         let mut status_times = hi.status_times;
         for (status, at) in lo.status_times {
-            status_times.entry(status).or_insert(at);
+            let kept = status_times.entry(status).or_insert(at);
+            *kept = (*kept).min(at);
         }
         Self {
             provider: hi.provider,
             conversation_id: hi.conversation_id,
             message_id: hi.message_id,
-            workspace_id: first(hi.workspace_id, lo.workspace_id),
-            channel_id: first(hi.channel_id, lo.channel_id),
-            contact_id: first(hi.contact_id, lo.contact_id),
-            direction: first(hi.direction, lo.direction),
-            message_type: first(hi.message_type, lo.message_type),
-            body: first(hi.body, lo.body),
-            media: first(hi.media, lo.media),
-            mime_type: first(hi.mime_type, lo.mime_type),
+            workspace_id: m.pick(hi.workspace_id, lo.workspace_id),
+            channel_id: m.pick(hi.channel_id, lo.channel_id),
+            contact_id: m.pick(hi.contact_id, lo.contact_id),
+            direction: m.pick(hi.direction, lo.direction),
+            message_type: m.pick(hi.message_type, lo.message_type),
+            body: m.pick(hi.body, lo.body),
+            media: m.pick(hi.media, lo.media),
+            mime_type: m.pick(hi.mime_type, lo.mime_type),
             status: hi.status,
-            provider_status: first(hi.provider_status, lo.provider_status),
+            provider_status: m.pick(hi.provider_status, lo.provider_status),
             status_times,
-            sender_user_id: first(hi.sender_user_id, lo.sender_user_id),
-            location: first(hi.location, lo.location),
-            billable: first(hi.billable, lo.billable),
-            error_code: first(hi.error_code, lo.error_code),
-            error_reason: first(hi.error_reason, lo.error_reason),
-            created_at: first(lo.created_at, hi.created_at),
-            extras: union_extras(hi.extras, lo.extras),
+            sender_user_id: m.pick(hi.sender_user_id, lo.sender_user_id),
+            location: m.pick(hi.location, lo.location),
+            billable: m.pick(hi.billable, lo.billable),
+            error_code: m.pick(hi.error_code, lo.error_code),
+            error_reason: m.pick(hi.error_reason, lo.error_reason),
+            created_at: earliest(lo.created_at, hi.created_at),
+            extras: m.union(hi.extras, lo.extras),
         }
     }
 }

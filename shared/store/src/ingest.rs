@@ -120,9 +120,9 @@ impl RecordStore {
     ///    distinct body, whatever delivery ids it arrives with, naming the fields in which the
     ///    body differs from what the record keeps ([`Normalized::conflicts`]);
     /// 5. merge into the record and write it on condition that its version is unchanged,
-    ///    re-reading and re-merging on conflict. A body whose event already existed and whose
-    ///    merge changes nothing was applied before (beyond the latest deliveries the record
-    ///    lists): a duplicate.
+    ///    re-reading and re-merging on conflict. Beyond the latest bodies the record lists, a
+    ///    body whose event already existed and whose merge changes nothing was applied
+    ///    before: a duplicate.
     ///
     /// A crash between steps leaves nothing inconsistent: the record changes only in step 5,
     /// and the retry redoes the rest (step 5 then applies the body, since its merge is not yet
@@ -187,7 +187,14 @@ impl RecordStore {
         for _ in 0..MAX_MERGE_ATTEMPTS {
             let next = application.onto(existing.as_ref());
             if let Some(e) = existing.as_ref() {
-                if event_existed && next.record == e.record && next.files == e.files {
+                // The record lists the digests of its latest bodies: a body it does not list
+                // was never applied while the list is whole. Beyond it, an event that already
+                // existed and a merge that changes nothing say it was (an event alone does
+                // not: a delivery whose record write failed after its event was written
+                // comes back, and its merge may change nothing).
+                let listed_all = e.history.count <= e.history.body_sha256s.len() as u64;
+                if event_existed && !listed_all && next.record == e.record && next.files == e.files
+                {
                     return Ok(PutOutcome::Duplicate);
                 }
             }

@@ -528,7 +528,8 @@ async fn send_all(stack: &Stack, deliveries: &[Sample]) -> anyhow::Result<Answer
 /// The run's items (every item that names the run anywhere: records, events, kept deliveries),
 /// masked as `snapshot::without_run` does, and without what differs between two runs of the
 /// same deliveries by their timing alone: the copier's bookkeeping (attempts, the record's
-/// version, claims) and which of a body's two Voki delivery ids arrived first.
+/// version, claims), which of a body's two Voki delivery ids arrived first, and which of two
+/// conflicting bodies names the conflict.
 async fn table(store: &RecordStore, run: &str) -> anyhow::Result<Snapshot> {
     let mut items = snapshot::scan(store.dynamodb(), store.table(), None).await?;
     items.retain(|_, item| item.to_string().contains(run));
@@ -545,6 +546,9 @@ fn mask_bookkeeping(value: &mut Value) {
         if map.get("status") == Some(&json!("copied")) {
             map.remove("error");
         }
+        // Which of two conflicting bodies names the conflict depends on which came second;
+        // the record they make does not.
+        map.remove("conflicts");
         for (key, v) in map.iter_mut() {
             match key.as_str() {
                 "attempts" | "version" | "next_attempt_at" | "copied_at" | "claim"

@@ -61,8 +61,9 @@ struct Case {
     /// What the second body changes: one field of the first, and `later_note`, a field the
     /// first had not (kept with the record's unknown fields), which reaches the record.
     change: fn(&mut Value),
-    /// The field the second body gives another value: the first value stands, and the event
-    /// names it.
+    /// The field the second body gives another value, chosen to lose by the merge's fixed rule
+    /// (the greater value stands, whatever the order): the record keeps the first value, and
+    /// the second body's event names the field.
     conflict: &'static str,
 }
 
@@ -109,7 +110,7 @@ fn cases(run: &str) -> anyhow::Result<Vec<Case>> {
                 &format!("dlv-{run}"),
             )?,
             change: |b| {
-                b["data"]["duration_seconds"] = json!(400);
+                b["data"]["duration_seconds"] = json!(100);
                 b["data"]["later_note"] = json!("added later");
             },
             conflict: "duration_seconds",
