@@ -14,4 +14,4 @@ pub mod secrets;
 
 pub use adapter::{Adapter, Ingested, RequestView};
 pub use outcome::{KeptReason, Misfiled, Outcome};
-pub use pipeline::{accept, kept_headers, run, serve, Budget, OnFailure, Webhook};
+pub use pipeline::{accept, kept_headers, run, serve, Budget, Identity, OnFailure, Webhook};

@@ -126,11 +126,11 @@ impl<A: Adapter> Webhook<A> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let budget = remaining(&request).map_or(self.budget, |r| self.budget.within(r));
-        let (outcome, delivery_id) = self.process(&request, budget, started).await;
+        let (outcome, identity) = self.process(&request, budget, started).await;
         log(
             A::WEBHOOK.provider().as_str(),
             &outcome,
-            delivery_id.as_deref(),
+            identity.as_ref(),
             started,
         );
         outcome.into_response()
@@ -141,7 +141,7 @@ impl<A: Adapter> Webhook<A> {
         request: &Request,
         budget: Budget,
         started: Instant,
-    ) -> (Outcome, Option<String>) {
+    ) -> (Outcome, Option<Identity>) {
         if request.method() != Method::POST {
             return (Outcome::MethodNotAllowed, None);
         }
@@ -219,7 +219,7 @@ pub async fn accept<A: Adapter>(
     verified: &Verified,
     received_at: DateTime<Utc>,
     on_failure: OnFailure,
-) -> (Outcome, Option<String>) {
+) -> (Outcome, Option<Identity>) {
     let delivery = Delivery {
         verified,
         provider: A::WEBHOOK.provider(),
@@ -232,7 +232,10 @@ pub async fn accept<A: Adapter>(
         query: None,
     };
     let ingested = A::ingest(view, verified, received_at);
-    let delivery_id = ingested.as_ref().ok().and_then(|i| i.delivery_id.clone());
+    let identity = Identity {
+        body_sha256: delivery.body_sha256(),
+        delivery_id: ingested.as_ref().ok().and_then(|i| i.delivery_id.clone()),
+    };
     let applied = async {
         let reason = match ingested {
             Ok(i) => {
@@ -281,19 +284,33 @@ pub async fn accept<A: Adapter>(
         }
         (Err(error), OnFailure::Report) => Outcome::StorageFailed(error),
     };
-    (outcome, delivery_id)
+    (outcome, Some(identity))
 }
 
-fn log(provider: &str, outcome: &Outcome, delivery_id: Option<&str>, started: Instant) {
+/// What identifies an authenticated delivery in its log event: its body's SHA-256 (what
+/// `callvault deliveries show` takes) and the provider's delivery id, where it sends one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// SHA-256 of the body, lowercase hex.
+    pub body_sha256: String,
+    /// The provider's own delivery id (Voki's `X-Voki-Delivery`).
+    pub delivery_id: Option<String>,
+}
+
+fn log(provider: &str, outcome: &Outcome, identity: Option<&Identity>, started: Instant) {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = outcome.status().as_u16();
-    let delivery_id = delivery_id.unwrap_or("");
+    let delivery_id = identity
+        .and_then(|i| i.delivery_id.as_deref())
+        .unwrap_or("");
+    let body_sha256 = identity.map_or("", |i| i.body_sha256.as_str());
     let label = outcome.label();
     match outcome {
         Outcome::Accepted(PutOutcome::Stored | PutOutcome::Duplicate) => {
             tracing::info!(
                 provider,
                 delivery_id,
+                body_sha256,
                 outcome = label,
                 status,
                 latency_ms,
@@ -301,10 +318,10 @@ fn log(provider: &str, outcome: &Outcome, delivery_id: Option<&str>, started: In
             )
         }
         Outcome::StorageFailed(e) | Outcome::Spooled(e) => {
-            tracing::error!(provider, delivery_id, outcome = label, status, latency_ms, reason = %e.detail(), "delivery")
+            tracing::error!(provider, delivery_id, body_sha256, outcome = label, status, latency_ms, reason = %e.detail(), "delivery")
         }
         _ => tracing::warn!(
-            provider, delivery_id, outcome = label, status, latency_ms, reason = %outcome.message(), "delivery"
+            provider, delivery_id, body_sha256, outcome = label, status, latency_ms, reason = %outcome.message(), "delivery"
         ),
     }
 }

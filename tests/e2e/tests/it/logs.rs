@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use callvault_e2e::{voiceinfra_signature, Stack};
+use callvault_e2e::{sha256_hex, voiceinfra_signature, Stack};
 use serde_json::json;
 
 const SENTINEL: &str = "BODY-SENTINEL-7f3a9c";
@@ -13,6 +13,8 @@ async fn logs_carry_one_event_per_delivery_and_no_secrets_or_bodies() -> anyhow:
     let log_path = std::env::var("CALLVAULT_FUNCTION_LOG")?;
     let call_id = "e2e-logs-call";
     let body = serde_json::to_vec(&json!({"call_id": call_id, "summary": SENTINEL}))?;
+    // The delivery's event names it by its body's digest (VoiceInfra sends no delivery id).
+    let digest = sha256_hex(&body);
     let (header, signature) = voiceinfra_signature(&body)?;
 
     let (stored, _) = stack
@@ -33,7 +35,7 @@ async fn logs_carry_one_event_per_delivery_and_no_secrets_or_bodies() -> anyhow:
     let mut log = String::new();
     for _ in 0..50 {
         log = std::fs::read_to_string(&log_path)?;
-        if log.contains(&format!("\"delivery_id\":\"{call_id}\"")) {
+        if log.contains(&format!("\"body_sha256\":\"{digest}\"")) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -41,7 +43,7 @@ async fn logs_carry_one_event_per_delivery_and_no_secrets_or_bodies() -> anyhow:
     let event = log
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find(|e| e["delivery_id"] == json!(call_id))
+        .find(|e| e["body_sha256"] == json!(digest))
         .expect("a JSON event for the stored delivery");
     assert_eq!(event["provider"], json!("voiceinfra"));
     assert_eq!(event["outcome"], json!("stored"));
