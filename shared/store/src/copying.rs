@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::files::{Claim, FileKind, FileState, FileStatus};
-use crate::item::{get_s, s, Item};
+use crate::item::{get_s, s};
 use crate::record_store::dynamodb;
 use crate::schema::{
     due_partitions, BY_FILES_DUE, FILES_DUE_PK, FILE_STATE, PARTITION_KEY, SORT_KEY,
@@ -208,21 +208,6 @@ impl RecordStore {
             }
         }
         Err(StoreError::Contention(pk.to_owned()))
-    }
-
-    /// The item at `(pk, sk)` as stored (consistent read).
-    async fn raw_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .dynamodb()
-            .get_item()
-            .table_name(self.table())
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dynamodb("GetItem"))?;
-        Ok(out.item)
     }
 }
 

@@ -106,6 +106,15 @@ impl RecordStore {
 
     /// Reads the record stored under `(pk, sk)` (see [`crate::schema`]).
     pub async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Stored>, StoreError> {
+        self.raw_item(pk, sk)
+            .await?
+            .as_ref()
+            .map(Stored::from_item)
+            .transpose()
+    }
+
+    /// The item at `(pk, sk)` as stored (consistent read).
+    pub(crate) async fn raw_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .ddb
             .get_item()
@@ -116,7 +125,7 @@ impl RecordStore {
             .send()
             .await
             .map_err(dynamodb("GetItem"))?;
-        out.item.as_ref().map(Stored::from_item).transpose()
+        Ok(out.item)
     }
 
     /// Every record of partition `pk` whose sort key starts with `sk_prefix`, with its sort
