@@ -16,12 +16,13 @@
 //! released when the outcome is written back to the record's `files` map, before the
 //! invocation ends: copied; pending with the attempt counted and the time of the next one; or
 //! failed after the last attempt (or at once for a permanent failure). Each outcome is one
-//! log event ([`FILE_OUTCOME_EVENT`]) that the template's metric filter counts. Storage
+//! log event ([`FILE_OUTCOME_EVENT`]) and one count of the `Files` metric. Storage
 //! errors are reported as batch item failures so Lambda retries just those records.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use callvault_runtime::metrics;
 use callvault_store::files::{FileState, FileStatus};
 use callvault_store::{claim, timestamp, ClaimOutcome, FileClaim, RecordStore, StoreError, Stored};
 use chrono::{DateTime, Utc};
@@ -77,8 +78,7 @@ const MIN_COPY_TIME: Duration = Duration::from_secs(10);
 const SWEEP_LIMIT: usize = 1000;
 
 /// The message of the log event written for each file outcome (with the field `outcome`:
-/// `copied`, `retry` or `failed`); the template's metric filter on the copier's log group
-/// counts the `failed` ones.
+/// `copied`, `retry` or `failed`, the `Outcome` of the `Files` metric).
 pub const FILE_OUTCOME_EVENT: &str = "file_outcome";
 
 /// One invocation of the copier: who it is (the owner of the claims it takes) and when it
@@ -421,6 +421,7 @@ impl Archiver {
                 latency_ms,
                 "{FILE_OUTCOME_EVENT}"
             );
+            metrics::file(outcome);
         }
         Ok(report)
     }

@@ -1,8 +1,10 @@
 //! What every function starts with: its table and bucket from the environment ([`Config`]),
 //! the AWS SDK configuration ([`sdk_config`]), the store over them ([`Config::store`]), JSON
-//! logs ([`telemetry`]), and the invocation's time left ([`time_left`]). The webhooks, the
-//! copier, the spool replayer and the query API all wire themselves from here.
+//! logs ([`telemetry`]), metrics ([`metrics`]), and the invocation's time left
+//! ([`time_left`]). The webhooks, the copier, the spool replayer and the query API all wire
+//! themselves from here.
 
+pub mod metrics;
 pub mod telemetry;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

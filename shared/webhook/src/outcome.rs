@@ -84,6 +84,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The label of [`Outcome::StorageFailed`].
+    pub const STORAGE_FAILED: &'static str = "storage_failed";
+
     /// The HTTP status for this outcome.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -106,7 +109,7 @@ impl Outcome {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooLarge { .. } => "too_large",
             Self::Unauthorized(_) => "unauthorized",
-            Self::StorageFailed(_) => "storage_failed",
+            Self::StorageFailed(_) => Self::STORAGE_FAILED,
         }
     }
 

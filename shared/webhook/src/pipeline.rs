@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use callvault_runtime::{sdk_config, telemetry, time_left, Config};
+use callvault_runtime::{metrics, sdk_config, telemetry, time_left, Config};
 use callvault_store::size::bounded_headers;
 use callvault_store::{Contribution, Delivery, PutOutcome, RecordStore, StoreError};
 use callvault_verify::{Unverified, Verified, VerifyError};
@@ -122,17 +122,16 @@ impl<A: Adapter> Webhook<A> {
         Self { budget, ..self }
     }
 
-    /// Handles one request and logs one structured event for it (never the body).
+    /// Handles one request, logs one structured event for it (never the body) and writes its
+    /// metrics.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let budget = remaining(&request).map_or(self.budget, |r| self.budget.within(r));
         let (outcome, identity) = self.process(&request, budget, started).await;
-        log(
-            A::WEBHOOK.provider().as_str(),
-            &outcome,
-            identity.as_ref(),
-            started,
-        );
+        let provider = A::WEBHOOK.provider().as_str();
+        log(provider, &outcome, identity.as_ref(), started);
+        metrics::delivery(provider, outcome.label(), started.elapsed());
+        metrics::flush(request.lambda_context_ref().map(|c| c.request_id.as_str()));
         outcome.into_response()
     }
 
@@ -332,6 +331,7 @@ fn log(provider: &str, outcome: &Outcome, identity: Option<&Identity>, started: 
 pub async fn run<A: Adapter>() -> Result<(), lambda_http::Error> {
     let preload = config::preload();
     telemetry::init();
+    metrics::init();
     let config = Config::from_env()?;
     let max_body_bytes = config::max_body_bytes()?;
     let sdk = sdk_config().await;

@@ -11,6 +11,7 @@
 
 use callvault_catalog::Webhook;
 use callvault_records::{ParseError, Provider};
+use callvault_runtime::metrics;
 use callvault_store::{
     spooled_by, Delivery, PutOutcome, RecordStore, RejectedDelivery, SpooledDelivery, StoreError,
 };
@@ -194,11 +195,26 @@ async fn keep_misfiled(
     Ok(Outcome::Kept(reason))
 }
 
+/// The outcome of a replayed spool object kept because it is misfiled (`SpoolReplays`).
+pub const MISFILED: &str = "misfiled";
+
 /// Applies one spooled delivery and removes it from the spool once callvault holds it
 /// elsewhere (applied, a duplicate, or kept as rejected: also when its key, webhook and
 /// provider disagree, see [`misfiled`]). `Ok(None)` when it is no longer in the spool
 /// (another replayer got there first); an error when it must stay.
+/// Each replay is counted in the `SpoolReplays` metric.
 pub async fn replay_spooled(store: &RecordStore, key: &str) -> Result<Option<Outcome>, StoreError> {
+    let replayed = apply_spooled(store, key).await;
+    match &replayed {
+        Ok(Some(Outcome::Kept(KeptReason::Misfiled(_)))) => metrics::spool_replay(MISFILED),
+        Ok(Some(outcome)) => metrics::spool_replay(outcome.label()),
+        Ok(None) => {}
+        Err(_) => metrics::spool_replay(Outcome::STORAGE_FAILED),
+    }
+    replayed
+}
+
+async fn apply_spooled(store: &RecordStore, key: &str) -> Result<Option<Outcome>, StoreError> {
     let Some(spooled) = store.read_spooled(key).await? else {
         return Ok(None);
     };
