@@ -209,11 +209,63 @@ pub struct Read {
     pub anchors: BTreeSet<String>,
 }
 
+/// A heading of a Markdown text (an ATX heading, `## Text`, outside fenced code blocks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heading {
+    /// Its line (from 1).
+    pub line: usize,
+    /// Its level: how many `#` mark it (1 to 6).
+    pub level: usize,
+    /// Its text as written, without the marks around it.
+    pub text: String,
+    /// Its anchor, as GitHub makes it (`## Access patterns` is `access-patterns`; repeated
+    /// ones get `-1`, `-2`, ...).
+    pub anchor: String,
+}
+
+fn headings_of(blocks: &Blocks) -> Vec<Heading> {
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (line, paragraph) in &blocks.paragraphs {
+        // An ATX heading is a line of its own (it interrupts a paragraph).
+        for (index, text) in paragraph.lines().enumerate() {
+            let hashes = text.len() - text.trim_start_matches('#').len();
+            if (1..=6).contains(&hashes) && text[hashes..].starts_with(' ') {
+                let slug = slug(&text[hashes..]);
+                let count = seen.entry(slug.clone()).or_insert(0);
+                let anchor = match *count {
+                    0 => slug,
+                    n => format!("{slug}-{n}"),
+                };
+                *count += 1;
+                out.push(Heading {
+                    line: line + index,
+                    level: hashes,
+                    text: text[hashes..]
+                        .trim()
+                        .trim_end_matches('#')
+                        .trim()
+                        .to_owned(),
+                    anchor,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The headings of a Markdown text, in order.
+pub fn headings(text: &str) -> Vec<Heading> {
+    headings_of(&blocks(text))
+}
+
 /// Reads a Markdown text.
 pub fn read(text: &str) -> Read {
     let blocks = blocks(text);
-    let mut out = Read::default();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Read {
+        anchors: headings_of(&blocks).into_iter().map(|h| h.anchor).collect(),
+        ..Read::default()
+    };
     for (line, paragraph) in &blocks.paragraphs {
         let (code, prose) = spans(*line, paragraph);
         out.links.extend(inline_links(*line, &prose));
@@ -225,19 +277,6 @@ pub fn read(text: &str) -> Read {
                 .and_then(|(_, target)| target.split_whitespace().next());
             if let Some(target) = definition {
                 out.links.push(said(line + index, target));
-            }
-        }
-        // An ATX heading is a line of its own (it interrupts a paragraph).
-        for text in paragraph.lines() {
-            let hashes = text.len() - text.trim_start_matches('#').len();
-            if (1..=6).contains(&hashes) && text[hashes..].starts_with(' ') {
-                let slug = slug(&text[hashes..]);
-                let count = seen.entry(slug.clone()).or_insert(0);
-                out.anchors.insert(match *count {
-                    0 => slug,
-                    n => format!("{slug}-{n}"),
-                });
-                *count += 1;
             }
         }
         out.code.extend(code);
@@ -816,6 +855,25 @@ mod tests {
             .map(|s| (s.line, s.text.as_str()))
             .collect();
         assert_eq!(code, [(1, "one"), (1, "two ` three"), (3, "x y")]);
+    }
+
+    #[test]
+    fn headings_have_their_level_line_text_and_anchor() {
+        let text = "# Operations\n\nSome text.\n\n## Runbooks\n\n### Provider silent\nbody\n```sh\n### not a heading\n```\n### `callvault` status ##\n#nope\n";
+        let found: Vec<(usize, usize, String, String)> = headings(text)
+            .into_iter()
+            .map(|h| (h.line, h.level, h.text, h.anchor))
+            .collect();
+        let expected: Vec<(usize, usize, String, String)> = [
+            (1, 1, "Operations", "operations"),
+            (5, 2, "Runbooks", "runbooks"),
+            (7, 3, "Provider silent", "provider-silent"),
+            (12, 3, "`callvault` status", "callvault-status"),
+        ]
+        .into_iter()
+        .map(|(line, level, text, anchor)| (line, level, text.to_owned(), anchor.to_owned()))
+        .collect();
+        assert_eq!(found, expected);
     }
 
     #[test]
