@@ -2,6 +2,7 @@
 //! `scripts/stack.sh e2e`), signing with the dev secrets, and reading records back.
 
 pub mod browser;
+pub mod emf;
 pub mod samples;
 pub mod snapshot;
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use callvault_catalog::Webhook;
 use callvault_e2e::samples::{self, Sample};
 use callvault_e2e::snapshot::{self, Snapshot};
+use callvault_runtime::metrics;
 use callvault_store::{schema, RecordStore};
 use callvault_testkit::lambda::{function_binary, function_url_event, HttpReply, LambdaHarness};
 use callvault_testkit::{sdk_config_for, Emulator};
@@ -19,6 +20,8 @@ use futures_util::future::try_join_all;
 use serde_json::{json, Value};
 
 const TABLE: &str = "callvault";
+/// The namespace of the functions' metrics here.
+pub(crate) const METRICS_NAMESPACE: &str = "callvault/e2e";
 const BUCKET: &str = "callvault-archive";
 /// The Lambda timeout the template gives every webhook.
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,14 +29,14 @@ const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
 const ANSWER_WITHIN: Duration = Duration::from_millis(7500);
 
 /// DynamoDB and S3 in emulators of their own, and functions configured for them.
-struct Rig {
-    dynamodb: Emulator,
-    s3: Emulator,
-    functions: BTreeMap<&'static str, LambdaHarness>,
+pub(crate) struct Rig {
+    pub(crate) dynamodb: Emulator,
+    pub(crate) s3: Emulator,
+    pub(crate) functions: BTreeMap<&'static str, LambdaHarness>,
 }
 
 impl Rig {
-    async fn start() -> anyhow::Result<Self> {
+    pub(crate) async fn start() -> anyhow::Result<Self> {
         let rig = Self {
             dynamodb: Emulator::start()?,
             s3: Emulator::start()?,
@@ -54,7 +57,7 @@ impl Rig {
         Ok(())
     }
 
-    async fn store(&self) -> RecordStore {
+    pub(crate) async fn store(&self) -> RecordStore {
         RecordStore::new(
             aws_sdk_dynamodb::Client::new(&sdk_config_for(self.dynamodb.endpoint()).await),
             aws_sdk_s3::Client::new(&sdk_config_for(self.s3.endpoint()).await),
@@ -77,6 +80,7 @@ impl Rig {
             ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
             ("RUST_LOG", "info".to_owned()),
+            (metrics::NAMESPACE_ENV, METRICS_NAMESPACE.to_owned()),
         ];
         // The secrets the functions read, from `dev.env` (set by `scripts/stack.sh`).
         for webhook in Webhook::ALL {
@@ -89,7 +93,7 @@ impl Rig {
     }
 
     /// Starts `function` (a webhook or the spool replayer) and waits until it is ready.
-    async fn run(&mut self, function: &'static str) -> anyhow::Result<()> {
+    pub(crate) async fn run(&mut self, function: &'static str) -> anyhow::Result<()> {
         let harness =
             LambdaHarness::start(&function_binary(function), function, &self.env()?).await?;
         harness.ready(Duration::from_secs(30)).await?;
@@ -145,7 +149,7 @@ impl Rig {
     }
 
     /// What S3 would notify for every spooled delivery, as the spool queue delivers it.
-    async fn spool_notifications(&self) -> anyhow::Result<Value> {
+    pub(crate) async fn spool_notifications(&self) -> anyhow::Result<Value> {
         let keys = self.store().await.spooled_keys().await?;
         let records: Vec<Value> = keys
             .iter()
