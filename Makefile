@@ -143,10 +143,17 @@ $(TOOLS)/bin/cargo-machete:
 	cargo install --debug --locked --quiet --root $(TOOLS) cargo-machete --version 0.9.2
 
 ## lint-infra: the OpenAPI document, cfn-lint (template and its translation), sam validate --lint,
-## checkov, self-test.
+## checkov, self-test; then all of it again for the template with two providers enabled
+## (EnabledProviders defaulting to hatif,voki, written under target/), which must lint clean too.
+LINT_INFRA_TWO_PROVIDERS := target/lint-infra/template-hatif-voki.yaml
 lint-infra: venv venv-infra
 	$(VENV)/bin/openapi-spec-validator docs/openapi.yaml
 	scripts/lint-infra.sh
+	@mkdir -p $(dir $(LINT_INFRA_TWO_PROVIDERS))
+	sed 's/^    Default: hatif,voiceinfra,voki,postcall$$/    Default: hatif,voki/' infra/template.yaml >$(LINT_INFRA_TWO_PROVIDERS)
+	@if cmp -s infra/template.yaml $(LINT_INFRA_TWO_PROVIDERS); then \
+	  echo "lint-infra: no EnabledProviders default to replace in infra/template.yaml; update the Makefile's lint-infra" >&2; exit 1; fi
+	TEMPLATE=$(LINT_INFRA_TWO_PROVIDERS) scripts/lint-infra.sh
 
 ## sam-build-check: `sam build` of every function with cargo-lambda, cheaply (debug, x86_64,
 ## output outside the tree); what `make deploy` builds in release mode.

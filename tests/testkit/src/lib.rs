@@ -6,13 +6,15 @@
 //! [`Emulator::resume`] and [`Emulator::stop`] inject stalls and outages. [`SourceServer`]
 //! stands in for a provider's file hosting on 127.0.0.1. [`lambda::LambdaHarness`] runs a
 //! function binary against a Runtime API of its own; [`console::ConsoleProcess`] runs
-//! `callvault console`; [`docs`] reads what the README and `docs/` say about the repository.
+//! `callvault console`; [`docs`] reads what the README and `docs/` say about the repository;
+//! [`template`] reads `infra/template.yaml` and what a deployment of it creates.
 
 pub mod console;
 pub mod dataset;
 pub mod docs;
 pub mod lambda;
 mod source_server;
+pub mod template;
 
 pub use source_server::{generated_byte, SourceServer};
 
