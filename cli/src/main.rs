@@ -2,8 +2,6 @@
 //! and inspect deliveries, read calls, messages and recordings, replay and re-drive.
 
 mod args;
-mod console;
-mod inspect;
 mod output;
 mod run;
 mod secrets;

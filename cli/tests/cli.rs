@@ -5,6 +5,7 @@ use std::process::Output;
 
 use callvault_records::Provider;
 use callvault_store::files::FileStatus;
+use callvault_testkit::console::ConsoleProcess;
 use callvault_testkit::dataset::{recording_content, Dataset, BUSY_CONVERSATION};
 use callvault_testkit::{client_command, Emulator};
 
@@ -206,6 +207,19 @@ async fn every_command_and_format_against_the_emulator() -> anyhow::Result<()> {
     );
     let kept: serde_json::Value = serde_json::from_str(&cli.ok(&["--json", "rejected", "list"]))?;
     assert_eq!(kept["items"], serde_json::json!([]));
+
+    // The console command serves the web console over the same table and bucket.
+    let mut command = client_command(env!("CARGO_BIN_EXE_callvault"), emulator.endpoint());
+    command.args(["--table", "calls", "--bucket", "archive"]);
+    let console = ConsoleProcess::start(command)?;
+    let page = reqwest::get(console.url("/calls")).await?;
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = page.text().await?;
+    assert!(
+        html.contains(&newest[0].1),
+        "the newest call listed: {html}"
+    );
+    drop(console);
 
     // Not found and not archived: exit 1 with a message.
     let out = cli.run(&["calls", "get", "voki", "no-such-call"]);

@@ -1,44 +1,60 @@
-//! `callvault console` against the emulator: every page and filter over the seeded data set,
+//! The console against the emulator: every page and filter over the seeded data set,
 //! hostile provider text rendered inert, raw bodies byte for byte, links that play, the
 //! re-drive form, the guard that keeps other sites out, and the page policy the README states.
 
+use callvault_query::Reader;
 use callvault_records::{
     Agent, AgentKind, CallRecord, CallStatus, Contact, FileRef, Normalized, Provider, Transcript,
     Word,
 };
 use callvault_store::files::{FileKind, FileStatus};
 use callvault_store::schema::record_key;
-use callvault_testkit::console::ConsoleProcess;
+use callvault_store::RecordStore;
 use callvault_testkit::dataset::{ingest, recording_content, Dataset, BUSY_CONVERSATION};
-use callvault_testkit::{client_command, repo_root, Emulator};
+use callvault_testkit::{repo_root, Emulator};
 use chrono::{TimeZone, Utc};
 use reqwest::header;
 use reqwest::StatusCode;
 
-/// The console over the emulator's `calls` table and `archive` bucket, and a client that
-/// does not follow redirects.
+/// The console over `store` (the emulator's `calls` table and `archive` bucket), served on
+/// a free port by a task of the test's runtime, and a client that does not follow redirects.
 struct Console {
-    process: ConsoleProcess,
+    /// Its URL, without a trailing slash (`http://127.0.0.1:<port>`).
     base: String,
     http: reqwest::Client,
 }
 
 impl Console {
-    fn start(endpoint: &str) -> anyhow::Result<Self> {
-        let mut command = client_command(env!("CARGO_BIN_EXE_callvault"), endpoint);
-        command.args(["--table", "calls", "--bucket", "archive", "--tz", "UTC"]);
-        let process = ConsoleProcess::start(command)?;
+    async fn start(store: &RecordStore) -> anyhow::Result<Self> {
+        let console = callvault_console::Console {
+            reader: Reader::new(
+                store.dynamodb().clone(),
+                store.s3().clone(),
+                store.table(),
+                store.bucket(),
+            ),
+            store: store.clone(),
+            tz: chrono_tz::UTC,
+            label: format!("table {}, bucket {}", store.table(), store.bucket()),
+        };
+        let bound = callvault_console::bind(console, 0).await?;
+        let base = bound.url().trim_end_matches('/').to_owned();
+        tokio::spawn(bound.run());
         Ok(Self {
-            base: process.base.clone(),
-            process,
+            base,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
         })
     }
 
+    /// The URL of `path` (`/calls?...`).
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     async fn get(&self, path: &str) -> anyhow::Result<(StatusCode, String)> {
-        let response = self.http.get(self.process.url(path)).send().await?;
+        let response = self.http.get(self.url(path)).send().await?;
         Ok((response.status(), response.text().await?))
     }
 
@@ -186,7 +202,7 @@ async fn every_page_and_filter_over_the_seeded_data() -> anyhow::Result<()> {
         .body(TRANSCRIPT_FILE.as_bytes().to_vec().into())
         .send()
         .await?;
-    let console = Console::start(emulator.endpoint())?;
+    let console = Console::start(&store).await?;
 
     // The root leads to the calls; every answer carries the page policy.
     let response = console
@@ -578,11 +594,11 @@ async fn the_page_policy_is_the_readmes_and_allows_media_only_from_the_bucket() 
         .body(recording.to_vec().into())
         .send()
         .await?;
-    let console = Console::start(emulator.endpoint())?;
+    let console = Console::start(&store).await?;
 
     let response = console
         .http
-        .get(console.process.url("/calls/voki/policy-1"))
+        .get(console.url("/calls/voki/policy-1"))
         .send()
         .await?;
     assert_eq!(response.status(), StatusCode::OK);

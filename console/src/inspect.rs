@@ -1,15 +1,35 @@
-//! `callvault deliveries` and `callvault rejected`: what arrived, exactly as it arrived.
+//! What arrived, exactly as it arrived: a call's deliveries with their bodies, and the
+//! deliveries kept instead of applied (the console's pages and `callvault deliveries` and
+//! `callvault kept` read them here).
 
-use anyhow::{bail, Context};
 use callvault_query::{CallDetail, DeliveryEvent};
 use callvault_records::Provider;
-use callvault_store::{KeptBody, RecordStore, RejectedDelivery};
+use callvault_store::{RecordStore, RejectedDelivery, StoreError};
 use chrono::{DateTime, Days, Utc};
-use serde::Serialize;
+
+/// Why a delivery or its body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// No delivery of the call has this id or SHA-256 prefix.
+    #[error("no delivery {0} in this call (`callvault deliveries list` names them)")]
+    NoDelivery(String),
+    /// The prefix names more than one delivery.
+    #[error("{0} names several deliveries: give more of the SHA-256")]
+    SeveralDeliveries(String),
+    /// The event item that holds the body is gone.
+    #[error("the delivery's event item is gone")]
+    EventGone,
+    /// The event item holds no body.
+    #[error("the delivery's event item has no body")]
+    NoBody,
+    /// Reading the table or bucket failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
 
 /// A delivery's event chosen by its delivery id or (a prefix of at least 8 characters of)
 /// its body's SHA-256.
-pub fn find<'a>(detail: &'a CallDetail, delivery: &str) -> anyhow::Result<&'a DeliveryEvent> {
+pub fn find<'a>(detail: &'a CallDetail, delivery: &str) -> Result<&'a DeliveryEvent, InspectError> {
     let matches: Vec<_> = detail
         .events
         .iter()
@@ -21,22 +41,9 @@ pub fn find<'a>(detail: &'a CallDetail, delivery: &str) -> anyhow::Result<&'a De
         .collect();
     match matches.as_slice() {
         [one] => Ok(one),
-        [] => bail!("no delivery {delivery} in this call (`callvault deliveries list` names them)"),
-        _ => bail!("{delivery} names several deliveries: give more of the SHA-256"),
+        [] => Err(InspectError::NoDelivery(delivery.to_owned())),
+        _ => Err(InspectError::SeveralDeliveries(delivery.to_owned())),
     }
-}
-
-/// One delivery, whole: its event and exact body.
-#[derive(Debug, Clone, Serialize)]
-pub struct Shown {
-    /// The event.
-    #[serde(flatten)]
-    pub event: DeliveryEvent,
-    /// The body, base64 (in JSON output; tables print it as text).
-    pub body_base64: String,
-    /// The body's bytes.
-    #[serde(skip)]
-    pub body: Vec<u8>,
 }
 
 /// The exact body of a delivery event, from its item or from S3.
@@ -45,16 +52,16 @@ pub async fn body_of(
     pk: &str,
     event: &DeliveryEvent,
     record_sk: &str,
-) -> anyhow::Result<Vec<u8>> {
+) -> Result<Vec<u8>, InspectError> {
     match &event.body_s3_uri {
         Some(uri) => Ok(store.get_object(uri).await?),
         None => {
             let sk = callvault_store::schema::event_sk(record_sk, &event.body_sha256);
             let items = store.query_prefix(pk, &sk).await?;
-            let item = items.first().context("the delivery's event item is gone")?;
+            let item = items.first().ok_or(InspectError::EventGone)?;
             match item.get("body") {
                 Some(aws_sdk_dynamodb::types::AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
-                _ => bail!("the delivery's event item has no body"),
+                _ => Err(InspectError::NoBody),
             }
         }
     }
@@ -74,30 +81,13 @@ pub fn days(since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<String> {
     days
 }
 
-/// A kept delivery as listed.
-#[derive(Debug, Clone, Serialize)]
-pub struct KeptRow {
-    /// When it was received.
-    pub received_at: DateTime<Utc>,
-    /// The provider.
-    pub provider: Provider,
-    /// The webhook.
-    pub webhook: String,
-    /// Why it was kept.
-    pub reason: String,
-    /// Its body's SHA-256 (its id among the kept deliveries of its day).
-    pub body_sha256: String,
-    /// Where its body is.
-    pub body: String,
-}
-
 /// The kept deliveries of `providers` received in `[since, until]`, oldest first.
 pub async fn kept(
     store: &RecordStore,
     providers: &[Provider],
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> anyhow::Result<Vec<RejectedDelivery>> {
+) -> Result<Vec<RejectedDelivery>, StoreError> {
     let mut all = Vec::new();
     for provider in providers {
         for day in days(since, until) {
@@ -112,22 +102,6 @@ pub async fn kept(
     }
     all.sort_by_key(|r| r.received_at);
     Ok(all)
-}
-
-impl From<&RejectedDelivery> for KeptRow {
-    fn from(r: &RejectedDelivery) -> Self {
-        Self {
-            received_at: r.received_at,
-            provider: r.provider,
-            webhook: r.webhook.clone(),
-            reason: r.reason.clone(),
-            body_sha256: r.body_sha256.clone(),
-            body: match &r.body {
-                KeptBody::Inline(bytes) => format!("inline, {} bytes", bytes.len()),
-                KeptBody::S3(uri) => uri.clone(),
-            },
-        }
-    }
 }
 
 #[cfg(test)]

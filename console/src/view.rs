@@ -7,8 +7,6 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::output;
-
 /// What every page shows around its content.
 #[derive(Debug, Clone, Default)]
 pub struct Chrome {
@@ -88,12 +86,12 @@ pub fn conversation_href(provider: Provider, id: &str) -> String {
 /// One line of provider text, safe to show: control and bidirectional-override characters
 /// written as visible `\u{..}` escapes.
 pub fn line(text: &str) -> String {
-    output::printable(text)
+    crate::text::printable(text)
 }
 
 /// Provider text of several lines, safe to show: as [`line`], keeping line breaks and tabs.
 pub fn text(text: &str) -> String {
-    output::printable_text(text)
+    crate::text::printable_text(text)
 }
 
 /// A time in the console's zone, to the second.

@@ -1137,7 +1137,9 @@ pub async fn overview(
         }
     }
 
-    let kept = inspect::kept(&console.store, &Provider::ALL, since, until).await?;
+    let kept = inspect::kept(&console.store, &Provider::ALL, since, until)
+        .await
+        .map_err(inspect::InspectError::from)?;
     let mut kept_by_day = BTreeMap::new();
     for k in &kept {
         if let Some(&day) = day_index.get(&k.received_at.with_timezone(&tz).date_naive()) {
@@ -1204,8 +1206,7 @@ pub async fn overview(
         ),
     ]
     .into_iter()
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(anyhow::Error::from)?;
+    .collect::<Result<Vec<_>, _>>()?;
     Ok(OverviewPage {
         chrome,
         since: given(&query.since).unwrap_or_default().to_owned(),

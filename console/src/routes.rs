@@ -79,9 +79,18 @@ pub enum PageError {
     /// A request the guard refused.
     #[error("{0}")]
     Refused(&'static str),
-    /// Anything else (rendering, a raw body that no longer matches its hash).
+    /// A page could not be rendered.
     #[error(transparent)]
-    Failed(#[from] anyhow::Error),
+    Render(#[from] askama::Error),
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] super::charts::ChartError),
+    /// A delivery's body could not be read.
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
+    /// A raw body no longer matches its hash.
+    #[error("the kept body does not match its recorded SHA-256")]
+    BodyMismatch,
 }
 
 impl PageError {
@@ -94,7 +103,9 @@ impl PageError {
             }
             Self::Query(QueryError::Storage(_)) => StatusCode::BAD_GATEWAY,
             Self::Refused(_) => StatusCode::FORBIDDEN,
-            Self::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Render(_) | Self::Chart(_) | Self::Inspect(_) | Self::BodyMismatch => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -114,7 +125,7 @@ impl IntoResponse for PageError {
 type Page = Result<Response, PageError>;
 
 fn html(template: &impl Template) -> Page {
-    Ok(Html(template.render().map_err(anyhow::Error::from)?).into_response())
+    Ok(Html(template.render()?).into_response())
 }
 
 /// The page policy with `{links}` standing for the start of the archive bucket's presigned
@@ -259,7 +270,7 @@ async fn delivery(
         .map_err(|e| PageError::Query(QueryError::NotFound(e.to_string())))?;
     let body = inspect::body_of(&app.console.store, &call_pk(provider, id), event, &sk).await?;
     if hex::encode(Sha256::digest(&body)) != event.body_sha256 {
-        return Err(anyhow::anyhow!("the kept body does not match its recorded SHA-256").into());
+        return Err(PageError::BodyMismatch);
     }
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -345,14 +356,14 @@ async fn overview(State(app): Shared, Query(query): Query<OverviewQuery>) -> Pag
 async fn css() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../assets/console.css"),
+        include_str!("../assets/console.css"),
     )
 }
 
 async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("../../assets/console.js"),
+        include_str!("../assets/console.js"),
     )
 }
 

@@ -1,0 +1,166 @@
+//! `callvault recording`: archived recordings (and transcript or media files): download,
+//! link, copy again, index for the copier.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+use callvault_query::{input, Reader};
+use callvault_store::schema::call_pk;
+use callvault_store::timestamp;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::Context;
+use crate::args::{Cli, Download, Output, RecordingCommand};
+use crate::output;
+
+/// Runs `recording url`, `download`, `retry` or `reindex`. Takes stdout whole: a download
+/// to `-` writes there itself.
+pub async fn run(
+    cli: &Cli,
+    command: &RecordingCommand,
+    format: Output,
+    mut out: impl Write,
+    err: &mut impl Write,
+) -> anyhow::Result<()> {
+    match command {
+        RecordingCommand::Url(link) => {
+            let id = input::id(&link.call.call_id, "call id")?;
+            let link = Context::load(cli)
+                .await?
+                .reader()
+                .file_link(
+                    link.call.provider,
+                    id,
+                    link.call.scope.as_ref(),
+                    link.kind,
+                    link.expires,
+                )
+                .await?;
+            output::write_one(&mut out, format, &link, output::link_text)?;
+        }
+        RecordingCommand::Download(download) => {
+            let id = input::id(&download.call.call_id, "call id")?;
+            drop(out);
+            let reader = Context::load(cli).await?.reader();
+            let written = self::download(&reader, download, id).await?;
+            writeln!(err, "{written}")?;
+        }
+        RecordingCommand::Retry(retry) => {
+            let call = match (&retry.call_provider, &retry.call_id) {
+                (Some(provider), Some(id)) => Some((*provider, input::id(id, "call id")?)),
+                _ => None,
+            };
+            let ctx = Context::load(cli).await?;
+            let records = match call {
+                Some((provider, id)) => {
+                    let (_, _, sk) = ctx
+                        .reader()
+                        .stored_call(provider, id, retry.scope.as_ref())
+                        .await?;
+                    vec![(call_pk(provider, id), sk)]
+                }
+                None => ctx
+                    .store
+                    .with_file_state("failed", usize::MAX)
+                    .await?
+                    .into_iter()
+                    .filter(|e| retry.provider.is_none_or(|p| e.provider == p.as_str()))
+                    .filter(|e| {
+                        retry
+                            .since
+                            .is_none_or(|since| e.time_sk.as_str() >= timestamp(since).as_str())
+                    })
+                    .map(|e| (e.pk, e.sk))
+                    .collect(),
+            };
+            let mut files = 0;
+            for (pk, sk) in &records {
+                files += ctx.store.redrive_failed(pk, sk).await?;
+            }
+            writeln!(
+                err,
+                "{files} failed file(s) of {} record(s) are pending again; the copier takes them now",
+                records.len()
+            )?;
+        }
+        RecordingCommand::Reindex => {
+            let ctx = Context::load(cli).await?;
+            let done = ctx.store.index_waiting_files(Utc::now()).await?;
+            writeln!(
+                err,
+                "{} of {} record(s) with files pending or failed indexed for the copier's sweep",
+                done.updated, done.records
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams an archived file to `--to`, hashing it on the way, with a progress bar on a
+/// terminal; a file whose SHA-256 does not match the archive's record is an error (and a
+/// partial output file is removed).
+async fn download(reader: &Reader, download: &Download, id: &str) -> anyhow::Result<String> {
+    let mut opened = reader
+        .open_file(
+            download.call.provider,
+            id,
+            download.call.scope.as_ref(),
+            download.kind,
+        )
+        .await?;
+    let to_stdout = download.file.as_os_str() == "-";
+    let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin> = if to_stdout {
+        Box::new(tokio::io::stdout())
+    } else {
+        Box::new(
+            tokio::fs::File::create(&download.file)
+                .await
+                .with_context(|| format!("creating {}", download.file.display()))?,
+        )
+    };
+    let progress = indicatif::ProgressBar::with_draw_target(
+        opened.file.size,
+        if to_stdout {
+            indicatif::ProgressDrawTarget::hidden()
+        } else {
+            indicatif::ProgressDrawTarget::stderr()
+        },
+    );
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let result: anyhow::Result<()> = async {
+        while let Some(chunk) = opened.body.next().await {
+            let chunk = chunk.context("reading the archived file")?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            progress.inc(chunk.len() as u64);
+            sink.write_all(&chunk).await?;
+        }
+        sink.flush().await?;
+        Ok(())
+    }
+    .await;
+    progress.finish_and_clear();
+    let digest = hex::encode(hasher.finalize());
+    let outcome = result.and_then(|()| match &opened.file.sha256 {
+        Some(expected) if *expected != digest => Err(anyhow::anyhow!(
+            "SHA-256 mismatch: got {digest}, the archive recorded {expected}"
+        )),
+        _ => Ok(()),
+    });
+    if let Err(e) = outcome {
+        if !to_stdout {
+            let _ = tokio::fs::remove_file(&download.file).await;
+        }
+        return Err(e);
+    }
+    Ok(format!("{size} bytes, sha256 {digest} (verified)"))
+}
