@@ -58,8 +58,10 @@ const CONCURRENCY: usize = 32;
 /// The copier's retry delays in this run: the deployed schedule (1 min to 4 h) compressed, so
 /// the drain takes minutes.
 const RETRY_DELAYS: &str = "2s,4s,8s,16s,30s";
-/// How long the drain may take before the run fails.
-const DRAIN_WITHIN: Duration = Duration::from_secs(600);
+/// How long the drain may go without progress (fewer spooled deliveries or records with
+/// files pending than ever before) before the run fails. A progress deadline, not a total
+/// one: the local copier copies one file at a time, so a large run drains for many minutes.
+const DRAIN_STALL: Duration = Duration::from_secs(300);
 /// Times a delivery answered 503 is sent again (a second apart) before the run fails.
 const MAX_SENDS: usize = 120;
 
@@ -624,6 +626,7 @@ async fn bucket(store: &RecordStore, run: &str) -> anyhow::Result<Snapshot> {
 async fn drain(store: &RecordStore, run: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut quiet_since: Option<Instant> = None;
+    let (mut least, mut progressed) = (usize::MAX, Instant::now());
     loop {
         let spooled = store.spooled_keys().await?.len();
         let items = snapshot::scan(store.dynamodb(), store.table(), Some(run)).await?;
@@ -643,10 +646,16 @@ async fn drain(store: &RecordStore, run: &str) -> anyhow::Result<Duration> {
         } else {
             quiet_since = None;
         }
-        if started.elapsed() > DRAIN_WITHIN {
-            bail!("not drained after {DRAIN_WITHIN:?}: {spooled} spooled, {pending} records with files pending");
+        if spooled + pending < least {
+            (least, progressed) = (spooled + pending, Instant::now());
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        if progressed.elapsed() > DRAIN_STALL {
+            bail!(
+                "not drained: no progress for {DRAIN_STALL:?} after {:?}: {spooled} spooled, {pending} records with files pending",
+                started.elapsed()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
     }
 }
 
