@@ -10,6 +10,8 @@ mod hatif;
 mod hostile;
 mod identity;
 mod logs;
+mod metrics;
+mod operations;
 mod operator;
 mod postcall;
 mod query_api;
