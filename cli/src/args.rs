@@ -18,8 +18,13 @@ use crate::tail::Kind;
 /// inspect deliveries, read calls, messages and recordings, replay and re-drive.
 ///
 /// Uses your normal AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...) and the
-/// stack named by --stack (CALLVAULT_STACK): `--stack local` is `make dev`'s.
-/// Exit codes: 0 success, 1 not found, AWS error or a failed check, 2 bad input.
+/// stack named by --stack (CALLVAULT_STACK): `--stack local` is `make dev`'s. There is no
+/// default stack or table: without a stack, give both --table and --bucket.
+///
+/// Exit codes: 0 success; 1 not found (no such stack, call, file, delivery or secret; or any
+/// other failure); 2 bad input, refused before any AWS request; 3 a failed check (a `trigger`
+/// delivery that did not land, a body that does not match its SHA-256); 4 an AWS or credential
+/// error. The reason is on stderr.
 #[derive(Debug, Parser)]
 #[command(name = "callvault", version)]
 pub struct Cli {
@@ -27,10 +32,12 @@ pub struct Cli {
     /// for `make dev`'s.
     #[arg(long, env = "CALLVAULT_STACK", global = true)]
     pub stack: Option<String>,
-    /// DynamoDB table holding the records (default: the stack's, else `callvault`).
+    /// DynamoDB table holding the records (default: the stack's; without a stack, give it
+    /// with --bucket).
     #[arg(long, env = "CALLVAULT_TABLE", global = true)]
     pub table: Option<String>,
-    /// S3 bucket holding the archived files (default: the stack's, else `callvault-archive`).
+    /// S3 bucket holding the archived files (default: the stack's; without a stack, give it
+    /// with --table).
     #[arg(long, env = "CALLVAULT_BUCKET", global = true)]
     pub bucket: Option<String>,
     /// AWS profile (default: the SDK's usual choice).
@@ -164,13 +171,14 @@ fn time(value: &str) -> Result<DateTime<Utc>, InputError> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The stack's table, bucket, secrets and webhook URLs, ready to paste into each
-    /// provider's dashboard.
-    Stack,
+    /// provider's dashboard (the post-call URL's token only with --show-secrets).
+    Stack(Stack),
     /// Connect a provider and rotate its secret.
     #[command(subcommand)]
     Secrets(SecretsCommand),
     /// Send signed sample deliveries of every provider and event type, read the records back,
-    /// and print a pass/fail grid.
+    /// and print a pass/fail grid (exit 3 if any did not land). What it writes is marked as
+    /// test records; `trigger --cleanup` removes them.
     Trigger(Trigger),
     /// Follow deliveries and file copies as they are written.
     Tail(Tail),
@@ -184,8 +192,8 @@ pub enum Command {
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),
     /// Deliveries kept instead of applied, with their reasons.
-    #[command(subcommand)]
-    Rejected(RejectedCommand),
+    #[command(subcommand, alias = "rejected")]
+    Kept(KeptCommand),
     /// Archived recordings (and transcript or media files).
     #[command(subcommand, visible_alias = "recordings")]
     Recording(RecordingCommand),
@@ -201,6 +209,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `stack` arguments.
+#[derive(Debug, Args)]
+pub struct Stack {
+    /// Print the post-call URL with its token (else `<token>` stands in its place).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// `console` arguments.
@@ -276,6 +292,10 @@ pub struct Trigger {
     /// Print the requests as curl commands instead of sending them.
     #[arg(long)]
     pub curl: bool,
+    /// Remove the test records trigger wrote (every record whose id carries its mark, with
+    /// its deliveries and archived files), and list them. Reads the whole table.
+    #[arg(long, conflicts_with_all = ["what", "all", "curl"])]
+    pub cleanup: bool,
 }
 
 /// `tail` arguments.
@@ -403,9 +423,9 @@ pub enum DeliveriesCommand {
     },
 }
 
-/// `rejected ...`
+/// `kept ...`
 #[derive(Debug, Subcommand)]
-pub enum RejectedCommand {
+pub enum KeptCommand {
     /// Kept deliveries with their reasons, oldest first.
     List(KeptRange),
 }
@@ -416,7 +436,8 @@ pub struct KeptRange {
     /// Only this provider's.
     #[arg(long, value_parser = providers())]
     pub provider: Option<Provider>,
-    /// Received at or after this time (default: today, UTC).
+    /// Received at or after this time: RFC 3339, a date (UTC), or a duration ago (2h,
+    /// 7days) (default: 24 hours before --until).
     #[arg(long, value_parser = time)]
     pub since: Option<DateTime<Utc>>,
     /// Received before this time (default: now).
@@ -507,7 +528,8 @@ pub enum ReplayCommand {
         dry_run: bool,
     },
     /// Apply kept deliveries again (after a fix): each one applied leaves the kept ones.
-    Rejected {
+    #[command(alias = "rejected")]
+    Kept {
         /// Which ones.
         #[command(flatten)]
         range: KeptRange,

@@ -2,6 +2,7 @@
 //! and inspect deliveries, read calls, messages and recordings, replay and re-drive.
 
 mod args;
+mod error;
 mod output;
 mod run;
 mod secrets;
@@ -16,6 +17,6 @@ async fn main() {
     let cli = args::Cli::parse();
     if let Err(err) = run::run(cli).await {
         eprintln!("error: {err:#}");
-        std::process::exit(run::exit_code(&err));
+        std::process::exit(error::exit_of(&err).code());
     }
 }

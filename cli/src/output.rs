@@ -271,7 +271,8 @@ pub fn write_list<T: Serialize>(
     out.flush()
 }
 
-/// Writes one value in the chosen format (`text` for tables; CSV: `grid`).
+/// Writes one value in the chosen format: `text` for tables, CSV as `FIELD,VALUE` rows (see
+/// [`fields`]), or its JSON.
 pub fn write_one<T: Serialize>(
     out: &mut impl Write,
     output: Output,
@@ -279,10 +280,58 @@ pub fn write_one<T: Serialize>(
     text: impl Fn(&T) -> String,
 ) -> std::io::Result<()> {
     match output {
-        Output::Table | Output::Csv => writeln!(out, "{}", text(value)),
+        Output::Table => writeln!(out, "{}", text(value)),
+        Output::Csv => write!(out, "{}", fields(&serde_json::to_value(value)?).csv(true)?),
         Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?),
         Output::Jsonl => writeln!(out, "{}", serde_json::to_string(value)?),
     }
+}
+
+/// Writes what a command did: for a table, the sentence `text` on stderr (stdout stays
+/// empty, as for any other note); in the other formats, `value` on stdout.
+pub fn write_done<T: Serialize>(
+    out: &mut impl Write,
+    err: &mut impl Write,
+    output: Output,
+    value: &T,
+    text: &str,
+) -> std::io::Result<()> {
+    match output {
+        Output::Table => writeln!(err, "{text}"),
+        _ => write_one(out, output, value, |_| String::new()),
+    }
+}
+
+/// One value as a grid of `FIELD,VALUE` rows: a row per scalar of its JSON form, nested
+/// names joined by `.` (`webhook_urls.voki`, `events.0.received_at`).
+pub fn fields(value: &serde_json::Value) -> Grid {
+    fn walk(grid: &mut Grid, name: String, value: &serde_json::Value) {
+        let join = |part: &dyn std::fmt::Display| {
+            if name.is_empty() {
+                part.to_string()
+            } else {
+                format!("{name}.{part}")
+            }
+        };
+        match value {
+            serde_json::Value::Object(members) => {
+                for (key, value) in members {
+                    walk(grid, join(key), value);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, value) in items.iter().enumerate() {
+                    walk(grid, join(&i), value);
+                }
+            }
+            serde_json::Value::Null => grid.row([name, String::new()]),
+            serde_json::Value::String(text) => grid.row([name, text.clone()]),
+            other => grid.row([name, other.to_string()]),
+        }
+    }
+    let mut grid = Grid::new(&["FIELD", "VALUE"]);
+    walk(&mut grid, String::new(), value);
+    grid
 }
 
 #[cfg(test)]
@@ -400,5 +449,42 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
         }
         assert_eq!(String::from_utf8_lossy(&err), "more: --cursor abc\n");
+    }
+
+    #[test]
+    fn one_value_as_csv_is_a_row_per_field() {
+        let value = serde_json::json!({
+            "table": "t",
+            "webhook_urls": {"voki": "https://v.example/"},
+            "events": [{"size": 3}],
+            "scope": null,
+        });
+        let mut out = Vec::new();
+        write_one(&mut out, Output::Csv, &value, |_| "a table".into()).expect("written");
+        let csv = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "FIELD,VALUE",
+                "events.0.size,3",
+                "scope,",
+                "table,t",
+                "webhook_urls.voki,https://v.example/",
+            ]
+        );
+    }
+
+    #[test]
+    fn what_a_command_did_is_a_note_for_tables_and_data_otherwise() {
+        let done = serde_json::json!({"files": 2});
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        write_done(&mut out, &mut err, Output::Table, &done, "2 files").expect("written");
+        assert!(out.is_empty());
+        assert_eq!(String::from_utf8_lossy(&err), "2 files\n");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        write_done(&mut out, &mut err, Output::Jsonl, &done, "2 files").expect("written");
+        assert_eq!(String::from_utf8_lossy(&out), "{\"files\":2}\n");
+        assert!(err.is_empty());
     }
 }

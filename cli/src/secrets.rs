@@ -13,12 +13,14 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use aws_sdk_secretsmanager::Client;
 use callvault_catalog::Webhook;
 use callvault_records::Provider;
 use callvault_verify::{Keyring, Secret, SharedToken};
 use serde::{Deserialize, Serialize};
+
+use crate::error::CliError;
 
 /// A provider's secrets document, as the functions read it (see the README).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,11 +89,11 @@ impl Doc {
 
     /// Every secret's scope and id.
     pub fn listed(&self, provider: Provider) -> Vec<Listed> {
-        let default = self.secrets.keys().map(|id| ("default".to_owned(), id));
+        let default = self.secrets.keys().map(|id| (scope_name(None), id));
         let channels = self
             .channels
             .iter()
-            .flat_map(|(c, set)| set.keys().map(move |id| (format!("channel:{c}"), id)));
+            .flat_map(|(c, set)| set.keys().map(move |id| (scope_name(Some(c)), id)));
         default
             .chain(channels)
             .map(|(scope, id)| Listed {
@@ -105,14 +107,15 @@ impl Doc {
     /// Adds `value` under `id` (for `channel`, or the default secrets); refuses an id in use.
     pub fn add(&mut self, channel: Option<&str>, id: &str, value: &str) -> anyhow::Result<()> {
         if id.trim().is_empty() || value.is_empty() {
-            bail!("a secret needs an id and a value");
+            return Err(CliError::Usage("a secret needs an id and a value".into()).into());
         }
         let set = self.set(channel);
         if set.contains_key(id) {
-            bail!(
+            return Err(CliError::Usage(format!(
                 "a secret with id {id} exists already{}: pick another --id",
                 scope_text(channel)
-            );
+            ))
+            .into());
         }
         set.insert(id.to_owned(), value.to_owned());
         Ok(())
@@ -142,13 +145,20 @@ impl Doc {
         let mut after = self.clone();
         let set = after.set(channel);
         if set.remove(id).is_none() {
-            bail!("no secret with id {id}{}", scope_text(channel));
+            return Err(CliError::NotFound(format!(
+                "no secret with id {id}{} (`callvault secrets list` names them)",
+                scope_text(channel)
+            ))
+            .into());
         }
         if let Some(c) = channel.filter(|_| set.is_empty()) {
             after.channels.remove(c);
         }
         if after.secrets.is_empty() && after.channels.is_empty() {
-            bail!("{id} is the last secret: add its successor first (`callvault secrets rotate`)");
+            return Err(CliError::Usage(format!(
+                "{id} is the last secret: add its successor first (`callvault secrets rotate`)"
+            ))
+            .into());
         }
         *self = after;
         Ok(())
@@ -160,6 +170,12 @@ impl Doc {
         Keyring::from_json(&json).context("the secrets would not be a valid configuration")?;
         Ok(json)
     }
+}
+
+/// The scope a secret of `channel` (or a default secret) is listed under: `default`, or
+/// `channel:<id>`.
+pub fn scope_name(channel: Option<&str>) -> String {
+    channel.map_or("default".into(), |c| format!("channel:{c}"))
 }
 
 fn scope_text(channel: Option<&str>) -> String {
@@ -201,13 +217,16 @@ pub async fn read(client: &Client, secret_id: &str) -> anyhow::Result<Doc> {
         {
             return Ok(Doc::default())
         }
-        Err(e) => {
-            return Err(anyhow::anyhow!(
-                "{}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Err(CliError::NotFound(format!(
+                "no secret {secret_id}: is the stack's provider enabled?"
             ))
-            .with_context(|| format!("reading secret {secret_id}"))
+            .into())
         }
+        Err(e) => return Err(CliError::aws(format!("reading secret {secret_id}"), e).into()),
     };
     let json = out.secret_string.unwrap_or_default();
     if json.trim().is_empty() {
@@ -231,8 +250,7 @@ pub async fn write(client: &Client, secret_id: &str, doc: &Doc) -> anyhow::Resul
         .secret_string(doc.to_json()?)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))
-        .with_context(|| format!("writing secret {secret_id}"))?;
+        .map_err(|e| CliError::aws(format!("writing secret {secret_id}"), e))?;
     Ok(())
 }
 

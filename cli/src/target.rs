@@ -1,21 +1,27 @@
 //! Which callvault the command works on: a deployed stack (its CloudFormation outputs name
 //! the table, bucket, function URLs and secrets), the local stack of `make dev` (`--stack
-//! local`), or just a table and bucket.
+//! local`), or just a table and bucket. There is no default: a command given none of them
+//! says how to name one.
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use aws_config::SdkConfig;
 use callvault_catalog::Webhook;
 use callvault_store::schema::{DEFAULT_BUCKET, DEFAULT_TABLE};
 use serde::Serialize;
 
 use crate::args::Cli;
+use crate::error::CliError;
 
 /// The name that selects the local stack.
 pub const LOCAL: &str = "local";
 /// The local stack's name in resource names (its secrets are `callvault/<name>`).
 const LOCAL_STACK_NAME: &str = "callvault";
+
+/// How to name the stack, said when a command is given none.
+const NAME_THE_STACK: &str =
+    "pass --stack <name> (--stack local for make dev's) or set CALLVAULT_STACK";
 
 /// A callvault deployment, as far as the command knows it.
 #[derive(Debug, Clone, Serialize)]
@@ -78,11 +84,11 @@ impl Target {
     }
 
     /// A deployment known only by its table and bucket.
-    fn bare() -> Self {
+    fn bare(table: &str, bucket: &str) -> Self {
         Self {
             stack: None,
-            table: DEFAULT_TABLE.into(),
-            bucket: DEFAULT_BUCKET.into(),
+            table: table.into(),
+            bucket: bucket.into(),
             endpoint: None,
             webhook_urls: BTreeMap::new(),
             query_api_url: None,
@@ -122,26 +128,30 @@ impl Target {
     }
 
     /// The URL of `webhook`'s function.
-    pub fn webhook_url(&self, webhook: Webhook) -> anyhow::Result<&str> {
+    pub fn webhook_url(&self, webhook: Webhook) -> Result<&str, CliError> {
         self.webhook_urls
             .get(webhook.name())
             .map(String::as_str)
-            .with_context(|| {
-                format!("no URL for {webhook}: name the stack with --stack (or CALLVAULT_STACK)")
-            })
+            .ok_or_else(|| self.unnamed(format!("no URL for {webhook}")))
     }
 
     /// The id of `webhook`'s secret.
-    pub fn secret_id(&self, webhook: Webhook) -> anyhow::Result<&str> {
+    pub fn secret_id(&self, webhook: Webhook) -> Result<&str, CliError> {
         self.secrets
             .get(webhook.secret_name())
             .map(String::as_str)
-            .with_context(|| {
-                format!(
-                    "no secret for {}: name the stack with --stack (or CALLVAULT_STACK)",
-                    webhook.secret_name()
-                )
-            })
+            .ok_or_else(|| self.unnamed(format!("no secret for {}", webhook.secret_name())))
+    }
+
+    /// `what` is missing: without a stack, the stack must be named; a stack without it has
+    /// that provider left out.
+    fn unnamed(&self, what: String) -> CliError {
+        match &self.stack {
+            None => CliError::Usage(format!("{what} without a stack: {NAME_THE_STACK}")),
+            Some(stack) => CliError::NotFound(format!(
+                "{what} in stack {stack}: is the provider enabled (EnabledProviders)?"
+            )),
+        }
     }
 }
 
@@ -176,33 +186,75 @@ pub async fn sdk_config(cli: &Cli) -> SdkConfig {
     loader.load().await
 }
 
+/// Where no stack was given: both `--table` and `--bucket`, or how to name the stack.
+pub fn without_stack(cli: &Cli) -> Result<Target, CliError> {
+    match (&cli.table, &cli.bucket) {
+        (Some(table), Some(bucket)) => Ok(Target::bare(table, bucket)),
+        (Some(_), None) => Err(CliError::Usage(format!(
+            "--table without --bucket: give both, or {NAME_THE_STACK}"
+        ))),
+        (None, Some(_)) => Err(CliError::Usage(format!(
+            "--bucket without --table: give both, or {NAME_THE_STACK}"
+        ))),
+        (None, None) => Err(CliError::Usage(format!(
+            "no stack named: {NAME_THE_STACK} (or give both --table and --bucket)"
+        ))),
+    }
+}
+
+/// The outputs of the deployed stack `name`, from CloudFormation in the region of `sdk`.
+async fn outputs(name: &str, sdk: &SdkConfig) -> Result<BTreeMap<String, String>, CliError> {
+    let Some(region) = sdk.region() else {
+        return Err(CliError::Usage(format!(
+            "no AWS region to find stack {name} in: pass --region, or set AWS_REGION (or a \
+             profile's region)"
+        )));
+    };
+    let not_found = || {
+        CliError::NotFound(format!(
+            "no stack named {name} in region {region}: if it is in another, pass --region"
+        ))
+    };
+    let described = match aws_sdk_cloudformation::Client::new(sdk)
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+    {
+        Ok(described) => described,
+        // CloudFormation's answer for a stack it does not know.
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                aws_sdk_cloudformation::error::ProvideErrorMetadata::message(s)
+                    .is_some_and(|m| m.contains("does not exist"))
+            }) =>
+        {
+            return Err(not_found())
+        }
+        Err(e) => return Err(CliError::aws(format!("reading stack {name}'s outputs"), e)),
+    };
+    let stack = described
+        .stacks
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)?;
+    Ok(stack
+        .outputs
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|o| Some((o.output_key?, o.output_value?)))
+        .collect())
+}
+
 /// Resolves the target of `cli`: `--stack` (or `CALLVAULT_STACK`), then `--table`/`--bucket`
-/// (or `CALLVAULT_TABLE`/`CALLVAULT_BUCKET`) over whatever the stack named.
+/// (or `CALLVAULT_TABLE`/`CALLVAULT_BUCKET`) over whatever the stack named; without a stack,
+/// both of those.
 pub async fn resolve(cli: &Cli, sdk: &SdkConfig) -> anyhow::Result<Target> {
     let mut target = match cli.stack.as_deref() {
         Some(LOCAL) => Target::local(),
-        Some(name) => {
-            let described = aws_sdk_cloudformation::Client::new(sdk)
-                .describe_stacks()
-                .stack_name(name)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("{}", aws_sdk_cloudformation::error::DisplayErrorContext(e))
-                })
-                .with_context(|| format!("reading stack {name}'s outputs"))?;
-            let Some(stack) = described.stacks.unwrap_or_default().into_iter().next() else {
-                bail!("no stack named {name}");
-            };
-            let outputs = stack
-                .outputs
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|o| Some((o.output_key?, o.output_value?)))
-                .collect();
-            Target::from_outputs(name, outputs)?
-        }
-        None => Target::bare(),
+        Some(name) => Target::from_outputs(name, outputs(name, sdk).await?)?,
+        None => without_stack(cli)?,
     };
     if let Some(table) = &cli.table {
         target.table = table.clone();
@@ -267,7 +319,13 @@ mod tests {
         assert!(local
             .webhook_url(Webhook::HatifCall)
             .is_ok_and(|u| u.ends_with("/lambda-url/hatif-call/")));
-        let bare = Target::bare();
-        assert!(bare.webhook_url(Webhook::Voki).is_err());
+        let bare = Target::bare("t", "b");
+        let err = bare
+            .webhook_url(Webhook::Voki)
+            .expect_err("no stack, no URL");
+        assert!(
+            err.to_string().contains("pass --stack <name>"),
+            "says how to name the stack: {err}"
+        );
     }
 }

@@ -205,8 +205,51 @@ async fn every_command_and_format_against_the_emulator() -> anyhow::Result<()> {
         shown.contains("content-type") && shown.contains(&sha[..16]),
         "{shown}"
     );
+    let kept: serde_json::Value = serde_json::from_str(&cli.ok(&["--json", "kept", "list"]))?;
+    assert_eq!(kept["items"], serde_json::json!([]));
+    // The old word still works, for scripts written with it.
     let kept: serde_json::Value = serde_json::from_str(&cli.ok(&["--json", "rejected", "list"]))?;
     assert_eq!(kept["items"], serde_json::json!([]));
+    let help = cli.ok(&["--help"]);
+    assert!(
+        help.contains("kept") && !help.contains("rejected"),
+        "kept, not rejected: {help}"
+    );
+    assert!(
+        help.contains("3 a failed check"),
+        "exit codes in --help: {help}"
+    );
+
+    // Every command that prints data honours --output: one value as FIELD,VALUE rows.
+    let csv = cli.ok(&["--output", "csv", "calls", "get", &provider, &id]);
+    assert!(csv.starts_with("FIELD,VALUE\n"), "{csv}");
+    assert!(
+        csv.contains(&format!("record.provider_call_id,{id}")),
+        "{csv}"
+    );
+    let csv = cli.ok(&["--output", "csv", "recording", "url", &provider, &id]);
+    let url = csv
+        .lines()
+        .find_map(|l| l.strip_prefix("url,"))
+        .expect("a url row");
+    assert!(url.starts_with(emulator.endpoint()), "{csv}");
+    let csv = cli.ok(&["--output", "csv", "stack"]);
+    assert!(
+        csv.contains("table,calls") && csv.contains("bucket,archive"),
+        "{csv}"
+    );
+    let retried: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "--json",
+        "recording",
+        "retry",
+        "--failed",
+        "--provider",
+        "hatif",
+    ]))?;
+    assert!(
+        retried["files"].is_u64() && retried["records"].is_u64(),
+        "{retried}"
+    );
 
     // The console command serves the web console over the same table and bucket.
     let mut command = client_command(env!("CARGO_BIN_EXE_callvault"), emulator.endpoint());
@@ -292,7 +335,7 @@ async fn every_command_and_format_against_the_emulator() -> anyhow::Result<()> {
 
 #[test]
 fn bad_input_is_refused_before_any_aws_request() {
-    // A closed port: any request would fail with exit 1 after retries, not 2.
+    // A closed port: any request would fail with exit 4, not 2.
     let port = callvault_testkit::free_port().expect("a free port");
     let endpoint = format!("http://127.0.0.1:{port}");
     let cli = Cli {
@@ -318,8 +361,19 @@ fn bad_input_is_refused_before_any_aws_request() {
         ),
         (
             &[
-                "rejected",
+                "kept",
                 "list",
+                "--since",
+                "2026-11-05",
+                "--until",
+                "2026-11-01",
+            ],
+            "--since must be before --until",
+        ),
+        (
+            &[
+                "replay",
+                "rejected",
                 "--since",
                 "2026-11-05",
                 "--until",
@@ -337,6 +391,39 @@ fn bad_input_is_refused_before_any_aws_request() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
     }
+
+    // No stack and no table: say how to name the stack, before any request.
+    let unnamed = |args: &[&str]| {
+        client_command(env!("CARGO_BIN_EXE_callvault"), &endpoint)
+            .args(args)
+            .env_remove("CALLVAULT_STACK")
+            .env_remove("CALLVAULT_TABLE")
+            .env_remove("CALLVAULT_BUCKET")
+            .output()
+            .expect("callvault runs")
+    };
+    for args in [
+        &["calls", "list"][..],
+        &["kept", "list"],
+        &["stack"],
+        &["trigger", "--cleanup"],
+        &["--table", "calls", "calls", "list"],
+    ] {
+        let out = unnamed(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--stack <name>")
+                && stderr.contains("--stack local")
+                && stderr.contains("CALLVAULT_STACK"),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    // Valid input, and AWS does not answer: exit 4.
+    let out = cli.run(&["calls", "list"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DynamoDB"));
 }
 
 /// `--stack` reads the table, bucket, URLs and secrets from the stack's CloudFormation
@@ -419,6 +506,205 @@ async fn a_stack_is_found_by_its_outputs() -> anyhow::Result<()> {
     );
     let missing = run_on("no-such-stack", &["stack"]);
     assert_eq!(missing.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-stack"));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("no stack named no-such-stack in region us-east-1")
+            && stderr.contains("--region"),
+        "the region asked and how to ask another: {stderr}"
+    );
+    Ok(())
+}
+
+/// `make dev`'s stack (`--stack local`) on the emulator, with its secrets but no functions
+/// listening: `stack` hides the post-call token unless asked, and `trigger` sends samples
+/// marked as test records, none of which lands (exit 3).
+#[tokio::test]
+async fn the_local_stack_hides_its_token_and_a_failed_trigger_exits_3() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    emulator
+        .store(
+            callvault_store::schema::DEFAULT_TABLE,
+            callvault_store::schema::DEFAULT_BUCKET,
+        )
+        .await?;
+    let secrets = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config().await);
+    let token = "local-post-call-token-0123456789abcdef";
+    for (name, value) in [
+        ("callvault/postcall", token),
+        ("callvault/voki", "local-voki-secret-0123456789abcdef"),
+    ] {
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(serde_json::json!({"secrets": {"dev": value}}).to_string())
+            .send()
+            .await?;
+    }
+    let moto_port = emulator
+        .endpoint()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let closed = callvault_testkit::free_port()?.to_string();
+    let local = |args: &[&str]| {
+        client_command(env!("CARGO_BIN_EXE_callvault"), emulator.endpoint())
+            .args(["--stack", "local"])
+            .args(args)
+            .env("MOTO_PORT", &moto_port)
+            .env("LAMBDA_PORT", &closed)
+            .env_remove("CALLVAULT_TABLE")
+            .env_remove("CALLVAULT_BUCKET")
+            .output()
+            .expect("callvault runs")
+    };
+
+    let out = local(&["stack"]);
+    assert_eq!(out.status.code(), Some(0));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("/postcall/?token=<token>") && !stdout.contains(token),
+        "{stdout}"
+    );
+    assert!(stderr.contains("--show-secrets"), "{stderr}");
+    for format in ["json", "jsonl", "csv"] {
+        let out = local(&["--output", format, "stack"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("token=<token>") && !stdout.contains(token),
+            "{format}: {stdout}"
+        );
+    }
+    let shown = local(&["--json", "stack", "--show-secrets"]);
+    let stack: serde_json::Value = serde_json::from_slice(&shown.stdout)?;
+    assert!(
+        stack["webhook_urls"]["postcall"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("?token={token}"))),
+        "{stack}"
+    );
+
+    let out = local(&["--json", "trigger", "voki", "call.created"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let grid: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let row = &grid["items"][0];
+    assert_eq!(row["pass"], false, "{row}");
+    assert!(
+        row["record"]
+            .as_str()
+            .is_some_and(|id| id.contains("callvault-test-")),
+        "marked as a test record: {row}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 1 deliveries did not land"));
+    Ok(())
+}
+
+/// `trigger --cleanup` removes every record whose id carries the test mark, with its
+/// deliveries and archived files, lists them, and leaves everything else.
+#[tokio::test]
+async fn trigger_cleanup_removes_the_test_records_only() -> anyhow::Result<()> {
+    use callvault_records::{CallRecord, FileRef, MessageRecord, Normalized};
+    use callvault_store::files::FileKind;
+    use callvault_store::schema::record_key;
+
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let s3 = aws_sdk_s3::Client::new(&emulator.sdk_config().await);
+    let data = Dataset::generate(5, 12);
+    data.load(&store, &s3).await?;
+    let received = chrono::Utc::now();
+    let test_call = "vk-callvault-test-20261203101500";
+    let mut call = CallRecord::new(Provider::Voki, test_call);
+    call.recording = Some(FileRef {
+        source_url: "https://files.example.test/test.mp3".into(),
+    });
+    callvault_testkit::dataset::ingest(&store, Normalized::Call(call.clone()), received).await?;
+    let (pk, sk) = record_key(&Normalized::Call(call), None);
+    let files = store
+        .update_files(&pk, &sk, |files| {
+            if let Some(f) = files.get_mut(&FileKind::Recording) {
+                f.status = FileStatus::Copied;
+                f.size = Some(4);
+            }
+        })
+        .await?
+        .expect("the test call stored");
+    let archived = files[&FileKind::Recording].s3_key.clone();
+    s3.put_object()
+        .bucket("archive")
+        .key(&archived)
+        .body(b"test".to_vec().into())
+        .send()
+        .await?;
+    let message: MessageRecord = serde_json::from_value(serde_json::json!({
+        "provider": "hatif",
+        "conversation_id": "conv-callvault-test-20261203101500",
+        "message_id": "msg-callvault-test-20261203101500",
+        "status": "read",
+    }))?;
+    callvault_testkit::dataset::ingest(&store, Normalized::Message(message), received).await?;
+    let cli = Cli {
+        endpoint: emulator.endpoint(),
+    };
+
+    let removed: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["--json", "trigger", "--cleanup"]))?;
+    let mut records: Vec<&str> = removed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["record"].as_str())
+        .collect();
+    records.sort_unstable();
+    assert_eq!(
+        records,
+        [
+            "CALL#voki#vk-callvault-test-20261203101500",
+            "CONV#hatif#conv-callvault-test-20261203101500",
+        ]
+    );
+    let call = &removed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["record"].as_str().is_some_and(|r| r.starts_with("CALL#")))
+        .expect("the call")
+        .clone();
+    assert_eq!(call["items"], 2, "the record and its delivery: {call}");
+    assert_eq!(call["files"], serde_json::json!([archived]));
+
+    for pk in records {
+        assert!(store.query_prefix(pk, "").await?.is_empty(), "{pk} is gone");
+    }
+    assert!(
+        s3.head_object()
+            .bucket("archive")
+            .key(&archived)
+            .send()
+            .await
+            .is_err(),
+        "its recording is gone"
+    );
+    let out = cli.run(&["calls", "get", "voki", test_call]);
+    assert_eq!(out.status.code(), Some(1));
+    let listed: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["--json", "calls", "list", "--all"]))?;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(data.calls.len()),
+        "every other call stays"
+    );
+    // Nothing left: an empty list.
+    let again: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["--json", "trigger", "--cleanup"]))?;
+    assert_eq!(again["items"], serde_json::json!([]));
     Ok(())
 }

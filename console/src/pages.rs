@@ -1010,7 +1010,7 @@ pub struct OverviewPage {
     pub truncated: bool,
     /// Calls per provider.
     pub per_provider: Vec<Fact>,
-    /// Kept (rejected) deliveries in the range.
+    /// Kept deliveries in the range.
     pub kept: usize,
     /// Copy backlog now.
     pub backlog: Vec<BacklogRow>,
@@ -1199,7 +1199,7 @@ pub async fn overview(
             &series_of(&providers, buckets.len(), &by_duration),
         ),
         charts::stacked_bars(
-            "Kept (rejected) deliveries per day",
+            "Kept deliveries per day",
             "deliveries",
             &labels,
             &series_of(&providers, days.len(), &kept_by_day),

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use anyhow::bail;
 use callvault_console::inspect;
 use callvault_console::text::printable;
 use callvault_query::{input, DeliveryEvent};
@@ -12,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{call_detail, Context};
 use crate::args::{Cli, DeliveriesCommand};
+use crate::error::CliError;
 use crate::output::{self, Grid, Style};
 
 /// One delivery, whole: its event and exact body.
@@ -68,7 +68,10 @@ pub async fn run(
             if Sha256::digest(&body).as_slice()
                 != hex::decode(&event.body_sha256).unwrap_or_default()
             {
-                bail!("the kept body does not match its recorded SHA-256");
+                return Err(CliError::Failed(
+                    "the kept body does not match its recorded SHA-256".into(),
+                )
+                .into());
             }
             if *raw {
                 out.write_all(&body)?;

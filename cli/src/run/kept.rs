@@ -1,4 +1,4 @@
-//! `callvault rejected`: the deliveries kept instead of applied, with their reasons.
+//! `callvault kept`: the deliveries kept instead of applied, with their reasons.
 
 use std::io::Write;
 
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Context;
-use crate::args::{Cli, KeptRange, RejectedCommand};
+use crate::args::{Cli, KeptCommand, KeptRange};
 use crate::output::{self, Grid, Style};
 
 /// A kept delivery as listed.
@@ -46,16 +46,16 @@ impl From<&RejectedDelivery> for KeptRow {
     }
 }
 
-/// Runs `rejected list`.
+/// Runs `kept list`.
 pub async fn run(
     cli: &Cli,
-    command: &RejectedCommand,
+    command: &KeptCommand,
     style: &Style,
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<()> {
     let format = style.output;
-    let RejectedCommand::List(range) = command;
+    let KeptCommand::List(range) = command;
     let (providers, since, until) = kept_range(range)?;
     let ctx = Context::load(cli).await?;
     let kept = inspect::kept(&ctx.store, &providers, since, until).await?;
@@ -67,15 +67,14 @@ pub async fn run(
 /// The providers and `[since, until]` of kept deliveries to look at.
 pub(super) type Range = (Vec<Provider>, DateTime<Utc>, DateTime<Utc>);
 
-/// The kept deliveries a range names: its providers and `[since, until]` (default today).
+/// How far back kept deliveries are looked for without `--since`.
+const DEFAULT_LOOKBACK: chrono::Duration = chrono::Duration::hours(24);
+
+/// The kept deliveries a range names: its providers and `[since, until]` (default: the 24
+/// hours before `until`, which defaults to now).
 pub(super) fn kept_range(range: &KeptRange) -> Result<Range, InputError> {
     let until = range.until.unwrap_or_else(Utc::now);
-    let since = range.since.unwrap_or_else(|| {
-        until
-            .date_naive()
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-    });
+    let since = range.since.unwrap_or(until - DEFAULT_LOOKBACK);
     if since > until {
         return Err(InputError::EmptyRange);
     }
@@ -98,4 +97,41 @@ fn kept_grid(style: &Style, rows: &[KeptRow]) -> Grid {
         ]);
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(since: Option<&str>, until: Option<&str>) -> KeptRange {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().expect("a time");
+        KeptRange {
+            provider: None,
+            since: since.map(at),
+            until: until.map(at),
+        }
+    }
+
+    #[test]
+    fn kept_deliveries_are_looked_for_over_the_last_24_hours_by_default() {
+        let (providers, since, until) =
+            kept_range(&range(None, Some("2026-11-28T06:00:00Z"))).expect("a range");
+        assert_eq!(providers, Provider::ALL);
+        assert_eq!(since.to_rfc3339(), "2026-11-27T06:00:00+00:00");
+        assert_eq!(until - since, chrono::Duration::hours(24));
+        let (_, since, until) = kept_range(&range(None, None)).expect("a range");
+        assert_eq!(until - since, chrono::Duration::hours(24));
+        assert!(
+            Utc::now() - until < chrono::Duration::minutes(1),
+            "until now"
+        );
+        let (_, since, _) =
+            kept_range(&range(Some("2026-11-01T00:00:00Z"), None)).expect("a range");
+        assert_eq!(since.to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert!(kept_range(&range(
+            Some("2026-11-02T00:00:00Z"),
+            Some("2026-11-01T00:00:00Z")
+        ))
+        .is_err());
+    }
 }

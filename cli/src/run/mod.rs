@@ -1,6 +1,7 @@
-//! Running a parsed command, one module per command group. Each command checks its input
-//! first, and only then loads the AWS configuration and the stack: bad input exits 2 before
-//! any AWS request.
+//! Running a parsed command: one module per command group, each with a `run` function the
+//! dispatch below calls. Each command checks its input first, and only then loads the AWS
+//! configuration and the stack ([`Context`]): bad input exits 2 before any AWS request. Errors
+//! become exit codes in one place, [`crate::error`].
 
 mod calls;
 mod console;
@@ -16,41 +17,17 @@ mod trigger;
 
 use std::io::Write;
 
-use anyhow::Context as _;
 use callvault_catalog::Webhook;
-use callvault_query::{input, CallDetail, InputError, Page, QueryError, Reader};
+use callvault_query::{input, CallDetail, Page, QueryError, Reader};
 use callvault_store::{DynamoDbClient, RecordStore, S3Client};
 use callvault_verify::Keyring;
 use clap::CommandFactory;
 use serde::Serialize;
 
 use crate::args::{CallRef, Cli, Command, Output, Paging};
+use crate::error::CliError;
 use crate::output::{self, Grid, Style};
 use crate::target::{self, Target};
-
-/// A failed check (a trigger that did not land): exit code 1, the grid already printed.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Failed(pub String);
-
-/// A command line that asks for something impossible (exit code 2), beyond what the
-/// argument parser checks.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Usage(pub String);
-
-/// The exit status of a failed command: 2 for bad input, 1 for everything else.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
-    match err.downcast_ref::<QueryError>() {
-        Some(QueryError::Input(_) | QueryError::Ambiguous { .. }) => 2,
-        _ if err.downcast_ref::<InputError>().is_some()
-            || err.downcast_ref::<Usage>().is_some() =>
-        {
-            2
-        }
-        _ => 1,
-    }
-}
 
 /// The AWS configuration, the stack, and clients over them.
 struct Context {
@@ -87,13 +64,15 @@ impl Context {
 
     async fn keyring(&self, webhook: Webhook) -> anyhow::Result<Keyring> {
         let doc = crate::secrets::read(&self.secrets(), self.target.secret_id(webhook)?).await?;
-        Keyring::from_json(&doc.to_json()?).with_context(|| {
-            format!(
+        if doc.secrets.is_empty() && doc.channels.is_empty() {
+            return Err(CliError::NotFound(format!(
                 "{} has no secret yet: `callvault secrets add {}`",
                 webhook.secret_name(),
                 webhook.provider()
-            )
-        })
+            ))
+            .into());
+        }
+        Ok(Keyring::from_json(&doc.to_json()?)?)
     }
 }
 
@@ -161,7 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             clap_complete::generate(*shell, &mut Cli::command(), "callvault", &mut out);
             Ok(())
         }
-        Command::Stack => stack::run(&cli, format, &mut out).await,
+        Command::Stack(args) => stack::run(&cli, args, format, &mut out, &mut err).await,
         Command::Secrets(command) => secrets::run(&cli, command, format, &mut out, &mut err).await,
         Command::Trigger(args) => trigger::run(&cli, args, format, &mut out, &mut err).await,
         Command::Tail(args) => tail::run(&cli, args, &style, &mut out, &mut err).await,
@@ -172,30 +151,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deliveries(command) => {
             deliveries::run(&cli, command, &style, &mut out, &mut err).await
         }
-        Command::Rejected(command) => kept::run(&cli, command, &style, &mut out, &mut err).await,
+        Command::Kept(command) => kept::run(&cli, command, &style, &mut out, &mut err).await,
         Command::Recording(command) => recording::run(&cli, command, format, out, &mut err).await,
         Command::Replay(command) => replay::run(&cli, command, format, &mut out, &mut err).await,
         Command::Console(args) => {
             drop(out);
             console::run(&cli, args).await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_input_exits_2_other_failures_1() {
-        assert_eq!(
-            exit_code(&anyhow::Error::from(QueryError::Input(InputError::Cursor))),
-            2
-        );
-        assert_eq!(
-            exit_code(&anyhow::Error::from(QueryError::NotFound("x".into()))),
-            1
-        );
-        assert_eq!(exit_code(&anyhow::Error::from(Failed("x".into()))), 1);
     }
 }

@@ -8,12 +8,25 @@ use callvault_query::{input, Reader};
 use callvault_store::schema::call_pk;
 use callvault_store::timestamp;
 use chrono::Utc;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::Context;
 use crate::args::{Cli, Download, Output, RecordingCommand};
+use crate::error::CliError;
 use crate::output;
+
+/// What `recording download` wrote.
+#[derive(Debug, Clone, Serialize)]
+struct Downloaded {
+    /// Where (`-`: stdout).
+    file: String,
+    /// Its size.
+    bytes: u64,
+    /// Its SHA-256, checked against the archive's record.
+    sha256: String,
+}
 
 /// Runs `recording url`, `download`, `retry` or `reindex`. Takes stdout whole: a download
 /// to `-` writes there itself.
@@ -42,10 +55,15 @@ pub async fn run(
         }
         RecordingCommand::Download(download) => {
             let id = input::id(&download.call.call_id, "call id")?;
-            drop(out);
+            // The file itself goes to stdout for `-`, written there by another thread.
+            let mut out = (download.file.as_os_str() != "-").then_some(out);
             let reader = Context::load(cli).await?.reader();
-            let written = self::download(&reader, download, id).await?;
-            writeln!(err, "{written}")?;
+            let done = self::download(&reader, download, id).await?;
+            let text = format!("{} bytes, sha256 {} (verified)", done.bytes, done.sha256);
+            match out.as_mut() {
+                Some(out) => output::write_done(out, err, format, &done, &text)?,
+                None => writeln!(err, "{text}")?,
+            }
         }
         RecordingCommand::Retry(retry) => {
             let call = match (&retry.call_provider, &retry.call_id) {
@@ -79,19 +97,29 @@ pub async fn run(
             for (pk, sk) in &records {
                 files += ctx.store.redrive_failed(pk, sk).await?;
             }
-            writeln!(
+            output::write_done(
+                &mut out,
                 err,
-                "{files} failed file(s) of {} record(s) are pending again; the copier takes them now",
-                records.len()
+                format,
+                &serde_json::json!({"files": files, "records": records.len()}),
+                &format!(
+                    "{files} failed file(s) of {} record(s) are pending again; the copier takes them now",
+                    records.len()
+                ),
             )?;
         }
         RecordingCommand::Reindex => {
             let ctx = Context::load(cli).await?;
             let done = ctx.store.index_waiting_files(Utc::now()).await?;
-            writeln!(
+            output::write_done(
+                &mut out,
                 err,
-                "{} of {} record(s) with files pending or failed indexed for the copier's sweep",
-                done.updated, done.records
+                format,
+                &serde_json::json!({"indexed": done.updated, "records": done.records}),
+                &format!(
+                    "{} of {} record(s) with files pending or failed indexed for the copier's sweep",
+                    done.updated, done.records
+                ),
             )?;
         }
     }
@@ -101,7 +129,7 @@ pub async fn run(
 /// Streams an archived file to `--to`, hashing it on the way, with a progress bar on a
 /// terminal; a file whose SHA-256 does not match the archive's record is an error (and a
 /// partial output file is removed).
-async fn download(reader: &Reader, download: &Download, id: &str) -> anyhow::Result<String> {
+async fn download(reader: &Reader, download: &Download, id: &str) -> anyhow::Result<Downloaded> {
     let mut opened = reader
         .open_file(
             download.call.provider,
@@ -151,9 +179,10 @@ async fn download(reader: &Reader, download: &Download, id: &str) -> anyhow::Res
     progress.finish_and_clear();
     let digest = hex::encode(hasher.finalize());
     let outcome = result.and_then(|()| match &opened.file.sha256 {
-        Some(expected) if *expected != digest => Err(anyhow::anyhow!(
+        Some(expected) if *expected != digest => Err(CliError::Failed(format!(
             "SHA-256 mismatch: got {digest}, the archive recorded {expected}"
-        )),
+        ))
+        .into()),
         _ => Ok(()),
     });
     if let Err(e) = outcome {
@@ -162,5 +191,9 @@ async fn download(reader: &Reader, download: &Download, id: &str) -> anyhow::Res
         }
         return Err(e);
     }
-    Ok(format!("{size} bytes, sha256 {digest} (verified)"))
+    Ok(Downloaded {
+        file: download.file.display().to_string(),
+        bytes: size,
+        sha256: digest,
+    })
 }

@@ -2,17 +2,16 @@
 
 use std::io::Write;
 
-use anyhow::bail;
 use callvault_console::inspect;
 use callvault_webhook::replay;
 
 use super::kept::kept_range;
-use super::{Context, Usage};
+use super::Context;
 use crate::args::{Cli, Output, ReplayCommand};
+use crate::error::CliError;
 use crate::output::{self, Grid};
 
-/// Runs `replay spool`, `rejected`, `hatif-scopes` or `delivery`, printing each one's
-/// outcome.
+/// Runs `replay spool`, `kept`, `hatif-scopes` or `delivery`, printing each one's outcome.
 pub async fn run(
     cli: &Cli,
     command: &ReplayCommand,
@@ -21,14 +20,14 @@ pub async fn run(
     err: &mut impl Write,
 ) -> anyhow::Result<()> {
     let ranged = match command {
-        ReplayCommand::Rejected { range, .. } | ReplayCommand::Delivery { range, .. } => {
+        ReplayCommand::Kept { range, .. } | ReplayCommand::Delivery { range, .. } => {
             Some(kept_range(range)?)
         }
         ReplayCommand::Spool { .. } | ReplayCommand::HatifScopes { .. } => None,
     };
     if let ReplayCommand::Delivery { sha256, .. } = command {
         if sha256.len() < 8 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Usage(format!(
+            return Err(CliError::Usage(format!(
                 "{sha256:?} is not a SHA-256: give at least 8 of its hex characters"
             ))
             .into());
@@ -78,41 +77,50 @@ pub async fn run(
                 );
             }
         }
-        ReplayCommand::Rejected { dry_run, .. } | ReplayCommand::Delivery { dry_run, .. } => {
+        ReplayCommand::Kept { dry_run, .. } | ReplayCommand::Delivery { dry_run, .. } => {
             let Some((providers, since, until)) = ranged else {
                 unreachable!("ranged above")
             };
             let mut kept = inspect::kept(&ctx.store, &providers, since, until).await?;
             if let ReplayCommand::Delivery { sha256, .. } = command {
                 kept.retain(|k| k.body_sha256.starts_with(&sha256.to_ascii_lowercase()));
-                if kept.len() != 1 {
-                    bail!(
-                        "{} kept deliveries in the range match {sha256} (widen it with --since, or give more of the SHA-256)",
-                        kept.len()
-                    );
+                match kept.len() {
+                    1 => {}
+                    0 => {
+                        return Err(CliError::NotFound(format!(
+                            "no kept delivery in the range matches {sha256} (widen it with --since)"
+                        ))
+                        .into())
+                    }
+                    n => {
+                        return Err(CliError::Usage(format!(
+                        "{n} kept deliveries in the range match {sha256}: give more of the SHA-256"
+                    ))
+                        .into())
+                    }
                 }
             }
-            for rejected in &kept {
+            for delivery in &kept {
                 let outcome = if *dry_run {
-                    let body = ctx.store.kept_body(&rejected.body).await?;
+                    let body = ctx.store.kept_body(&delivery.body).await?;
                     match replay::preview(
-                        replay::webhook_named(&rejected.webhook)?,
-                        &rejected.headers,
-                        &rejected.verified(body)?,
-                        rejected.received_at,
+                        replay::webhook_named(&delivery.webhook)?,
+                        &delivery.headers,
+                        &delivery.verified(body)?,
+                        delivery.received_at,
                     ) {
                         Ok(record) => format!("would apply: {record}"),
                         Err(reason) => format!("would stay kept: {reason}"),
                     }
                 } else {
-                    match replay::replay_kept(&ctx.store, rejected).await {
+                    match replay::replay_kept(&ctx.store, delivery).await {
                         Ok(o) => o.label().to_owned(),
                         Err(e) => format!("failed: {}", e.detail()),
                     }
                 };
                 rows.push(
-                    serde_json::json!({"kept": rejected.body_sha256, "webhook": rejected.webhook,
-                    "received_at": rejected.received_at, "outcome": outcome}),
+                    serde_json::json!({"kept": delivery.body_sha256, "webhook": delivery.webhook,
+                    "received_at": delivery.received_at, "outcome": outcome}),
                 );
             }
         }

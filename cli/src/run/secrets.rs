@@ -5,8 +5,9 @@ use std::io::{Read, Write};
 
 use callvault_records::Provider;
 
-use super::{Context, Usage};
+use super::Context;
 use crate::args::{Cli, Output, SecretChange, SecretsCommand};
+use crate::error::CliError;
 use crate::output::{self, Grid};
 use crate::secrets;
 
@@ -22,7 +23,7 @@ pub async fn run(
         if change.id.as_deref().is_some_and(|id| id.trim().is_empty())
             || change.value.as_deref() == Some("")
         {
-            return Err(Usage("--id and --value must not be empty".into()).into());
+            return Err(CliError::Usage("--id and --value must not be empty".into()).into());
         }
     }
     let ctx = Context::load(cli).await?;
@@ -68,7 +69,7 @@ pub async fn run(
             let existing = doc
                 .listed(change.provider)
                 .into_iter()
-                .filter(|l| l.scope == channel.map_or("default".into(), |c| format!("channel:{c}")))
+                .filter(|l| l.scope == secrets::scope_name(channel))
                 .map(|l| l.id)
                 .filter(|id| !carried_over.contains(id))
                 .collect::<Vec<_>>();
@@ -82,7 +83,7 @@ pub async fn run(
             secrets::write(&client, id_of_secret, &doc).await?;
             let added = secrets::Added {
                 provider: change.provider,
-                scope: channel.map_or("default".into(), |c| format!("channel:{c}")),
+                scope: secrets::scope_name(channel),
                 id: id.clone(),
                 value: value.clone(),
                 others: existing.clone(),
@@ -133,9 +134,19 @@ pub async fn run(
             let mut doc = secrets::read(&client, id_of_secret).await?;
             doc.remove(channel.as_deref(), id)?;
             secrets::write(&client, id_of_secret, &doc).await?;
-            writeln!(
+            let removed = secrets::Listed {
+                provider: *provider,
+                scope: secrets::scope_name(channel.as_deref()),
+                id: id.clone(),
+            };
+            output::write_done(
+                out,
                 err,
-                "removed secret {id} of {provider}; running functions stop accepting it within 5 minutes"
+                format,
+                &removed,
+                &format!(
+                    "removed secret {id} of {provider}; running functions stop accepting it within 5 minutes"
+                ),
             )?;
         }
     }

@@ -1,17 +1,18 @@
-//! `callvault trigger`: send signed samples and print whether they landed (the samples and
-//! the sending: [`crate::trigger`]).
+//! `callvault trigger`: send signed samples and print whether they landed, or remove the test
+//! records they made (the samples, the sending and the cleanup: [`crate::trigger`]).
 
 use std::io::Write;
 
 use chrono::Utc;
 
-use super::{Context, Failed};
+use super::Context;
 use crate::args::{Cli, Output, Trigger};
+use crate::error::CliError;
 use crate::output::{self, Grid};
 use crate::trigger;
 
 /// Sends the chosen samples (or prints them as curl commands) and prints the grid; a sample
-/// that did not land is a failed check.
+/// that did not land is a failed check. With `--cleanup`, removes the test records instead.
 pub async fn run(
     cli: &Cli,
     args: &Trigger,
@@ -19,9 +20,12 @@ pub async fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<()> {
+    if args.cleanup {
+        return cleanup(cli, format, out, err).await;
+    }
     let chosen = trigger::selection(args.all, &args.what)?;
     let ctx = Context::load(cli).await?;
-    let run = format!("trigger-{}", Utc::now().format("%Y%m%d%H%M%S"));
+    let run = trigger::test_run(Utc::now());
     let mut keyrings = std::collections::BTreeMap::new();
     for (webhook, _) in &chosen {
         if let std::collections::btree_map::Entry::Vacant(slot) = keyrings.entry(*webhook) {
@@ -48,13 +52,47 @@ pub async fn run(
     output::write_list(out, err, format, &rows, None, trigger_grid, true)?;
     let failed = rows.iter().filter(|r| !r.pass).count();
     if failed > 0 {
-        return Err(Failed(format!(
+        return Err(CliError::Failed(format!(
             "{failed} of {} deliveries did not land",
             rows.len()
         ))
         .into());
     }
     Ok(())
+}
+
+/// Removes the test records and lists them.
+async fn cleanup(
+    cli: &Cli,
+    format: Output,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> anyhow::Result<()> {
+    let ctx = Context::load(cli).await?;
+    writeln!(
+        err,
+        "looking for test records (ids with {}) in {}",
+        trigger::TEST_MARK,
+        ctx.target.table
+    )?;
+    let removed = trigger::cleanup(&ctx.store).await?;
+    output::write_list(out, err, format, &removed, None, removed_grid, true)?;
+    writeln!(
+        err,
+        "removed {} test record(s) with {} item(s) and {} file(s)",
+        removed.len(),
+        removed.iter().map(|r| r.items).sum::<usize>(),
+        removed.iter().map(|r| r.files.len()).sum::<usize>()
+    )?;
+    Ok(())
+}
+
+fn removed_grid(rows: &[trigger::Removed]) -> Grid {
+    let mut g = Grid::new(&["RECORD", "ITEMS", "FILES"]);
+    for r in rows {
+        g.row([r.record.clone(), r.items.to_string(), r.files.join(" ")]);
+    }
+    g
 }
 
 fn trigger_grid(rows: &[trigger::Row]) -> Grid {

@@ -120,8 +120,8 @@ async fn a_person_finds_plays_and_reads_calls_in_a_real_browser() -> anyhow::Res
     }
 
     let mut command = Command::new(function_binary("callvault"));
-    // The stack's table and bucket on the emulator the environment names (AWS_ENDPOINT_URL).
-    command.args(["--tz", "UTC"]);
+    // The local stack's table and bucket, on the emulator the environment names.
+    command.args(["--stack", "local", "--tz", "UTC"]);
     let console = ConsoleProcess::start(command)?;
     let browser = Browser::start(&shots()).await?;
     let b = &browser.client;

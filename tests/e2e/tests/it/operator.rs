@@ -1,6 +1,7 @@
 //! The operator's `callvault` against the running local stack (`--stack local`): sending
-//! every sample and reading it back, following deliveries as they arrive, showing a
-//! delivery's exact bytes, and connecting a new secret that the running functions pick up.
+//! every sample and reading it back, then removing those test records, following deliveries
+//! as they arrive, showing a delivery's exact bytes, and connecting a new secret that the
+//! running functions pick up.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -35,9 +36,11 @@ fn ok(args: &[&str]) -> anyhow::Result<Output> {
 }
 
 /// `trigger --all` sends every provider's every event type to the local URLs and finds each
-/// record: the grid says pass for all of them.
+/// record: the grid says pass for all of them. Their records are marked as tests, and
+/// `trigger --cleanup` removes them.
 #[tokio::test]
-async fn trigger_all_lands_every_sample() -> anyhow::Result<()> {
+async fn trigger_all_lands_every_sample_and_cleanup_removes_them() -> anyhow::Result<()> {
+    let stack = Stack::from_env().await?;
     let out = ok(&["--output", "json", "trigger", "--all"])?;
     let grid: Value = serde_json::from_slice(&out.stdout)?;
     let rows = grid["items"].as_array().cloned().unwrap_or_default();
@@ -50,12 +53,42 @@ async fn trigger_all_lands_every_sample() -> anyhow::Result<()> {
             row["reply"] == "stored" || row["reply"] == "duplicate",
             "{row}"
         );
+        assert!(
+            row["record"]
+                .as_str()
+                .is_some_and(|r| r.contains("callvault-test-")),
+            "a test record: {row}"
+        );
     }
     let table = ok(&["trigger", "hatif", "message.read"])?;
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
         text.contains("hatif-whatsapp") && text.contains("pass"),
         "{text}"
+    );
+
+    let voki_call = rows
+        .iter()
+        .find(|r| r["webhook"] == "voki" && r["event"] == "call.created")
+        .and_then(|r| r["record"].as_str())
+        .expect("a Voki call")
+        .to_owned();
+    let pk = schema::call_pk(Provider::Voki, &voki_call);
+    assert!(!stack.store.query_prefix(&pk, "").await?.is_empty());
+    let cleaned: Value =
+        serde_json::from_slice(&ok(&["--output", "json", "trigger", "--cleanup"])?.stdout)?;
+    let removed: Vec<&str> = cleaned["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|r| r["record"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(removed.contains(&pk.as_str()), "{pk} in {cleaned}");
+    assert!(
+        removed.iter().all(|r| r.contains("callvault-test-")),
+        "test records only: {cleaned}"
+    );
+    assert!(
+        stack.store.query_prefix(&pk, "").await?.is_empty(),
+        "{pk} and its deliveries are gone"
     );
     Ok(())
 }
