@@ -23,7 +23,7 @@ use crate::tail::Kind;
 ///
 /// Exit codes: 0 success; 1 not found (no such stack, call, file, delivery or secret; or any
 /// other failure); 2 bad input, refused before any AWS request; 3 a failed check (a `trigger`
-/// delivery that did not land, a body that does not match its SHA-256); 4 an AWS or credential
+/// delivery that did not land, a body that does not match its SHA-256, `status` unhealthy); 4 an AWS or credential
 /// error. The reason is on stderr.
 #[derive(Debug, Parser)]
 #[command(name = "callvault", version)]
@@ -173,6 +173,13 @@ pub enum Command {
     /// The stack's table, bucket, secrets and webhook URLs, ready to paste into each
     /// provider's dashboard (the post-call URL's token only with --show-secrets).
     Stack(Stack),
+    /// Is the stack healthy? Secrets set, deliveries per provider over 24 hours, alarms, the
+    /// spool, dead-letter queues and the copier's backlog, with what to do about each problem
+    /// (exit 3 when unhealthy).
+    Status,
+    /// The webhooks' delivery log lines (CloudWatch Logs), failures included: 401, 413, 503
+    /// and spooled deliveries, which never reach the table.
+    Logs(Logs),
     /// Connect a provider and rotate its secret.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -217,6 +224,24 @@ pub struct Stack {
     /// Print the post-call URL with its token (else `<token>` stands in its place).
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+/// `logs` arguments.
+#[derive(Debug, Args)]
+pub struct Logs {
+    /// Only this provider's webhooks.
+    #[arg(long, value_parser = providers())]
+    pub provider: Option<Provider>,
+    /// Only this outcome (stored, duplicate, kept, spooled, unauthorized, too_large,
+    /// storage_failed, method_not_allowed).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// From this time: RFC 3339, a date (UTC), or a duration ago (2h, 7days).
+    #[arg(long, value_parser = time, default_value = "1h")]
+    pub since: DateTime<Utc>,
+    /// Keep printing new lines as they are logged (Ctrl-C stops).
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// `console` arguments.

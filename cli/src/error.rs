@@ -49,10 +49,6 @@ pub enum CliError {
     #[error("{0}")]
     Failed(String),
     /// The stack is not healthy, for these reasons (`callvault status`).
-    #[allow(
-        dead_code,
-        reason = "for `callvault status`, the command that checks health"
-    )]
     #[error("unhealthy: {}", .0.join("; "))]
     Unhealthy(Vec<String>),
     /// An AWS request failed: what was being done, and the SDK's error with its causes.

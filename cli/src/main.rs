@@ -3,9 +3,11 @@
 
 mod args;
 mod error;
+mod logs;
 mod output;
 mod run;
 mod secrets;
+mod status;
 mod tail;
 mod target;
 mod trigger;

@@ -127,6 +127,31 @@ impl Target {
         })
     }
 
+    /// The stack's name in its resource names (`make dev`'s is `callvault`).
+    fn resource_prefix(&self) -> Option<&str> {
+        match self.stack.as_deref()? {
+            LOCAL => Some(LOCAL_STACK_NAME),
+            stack => Some(stack),
+        }
+    }
+
+    /// The log group of `function`, as the template names it: `/aws/lambda/<stack>/<function>`.
+    pub fn log_group(&self, function: &str) -> Option<String> {
+        Some(format!(
+            "/aws/lambda/{}/{function}",
+            self.resource_prefix()?
+        ))
+    }
+
+    /// The namespace of the functions' metrics: `callvault/<stack>` as the template sets it,
+    /// `make dev`'s the functions' default.
+    pub fn metrics_namespace(&self) -> Option<String> {
+        match self.stack.as_deref()? {
+            LOCAL => Some(callvault_runtime::metrics::LOCAL_NAMESPACE.to_owned()),
+            stack => Some(format!("callvault/{stack}")),
+        }
+    }
+
     /// The URL of `webhook`'s function.
     pub fn webhook_url(&self, webhook: Webhook) -> Result<&str, CliError> {
         self.webhook_urls

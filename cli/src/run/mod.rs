@@ -7,11 +7,13 @@ mod calls;
 mod console;
 mod deliveries;
 mod kept;
+mod logs;
 mod messages;
 mod recording;
 mod replay;
 mod secrets;
 mod stack;
+mod status;
 mod tail;
 mod trigger;
 
@@ -141,6 +143,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Stack(args) => stack::run(&cli, args, format, &mut out, &mut err).await,
+        Command::Status => status::run(&cli, &style, &mut out).await,
+        Command::Logs(args) => logs::run(&cli, args, &style, &mut out, &mut err).await,
         Command::Secrets(command) => secrets::run(&cli, command, format, &mut out, &mut err).await,
         Command::Trigger(args) => trigger::run(&cli, args, format, &mut out, &mut err).await,
         Command::Tail(args) => tail::run(&cli, args, &style, &mut out, &mut err).await,

@@ -116,6 +116,31 @@ impl RecordStore {
         Ok(keys)
     }
 
+    /// How many deliveries wait in the spool, and when the oldest was spooled.
+    pub async fn spool_depth(&self) -> Result<(usize, Option<DateTime<Utc>>), StoreError> {
+        let (mut count, mut oldest) = (0, None::<DateTime<Utc>>);
+        let mut pages = self
+            .s3()
+            .list_objects_v2()
+            .bucket(self.bucket())
+            .prefix(SPOOL_PREFIX)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| StoreError::request(Service::S3, "ListObjectsV2", e))?;
+            for object in page.contents.unwrap_or_default() {
+                count += 1;
+                let modified = object
+                    .last_modified
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
+                if let Some(at) = modified {
+                    oldest = Some(oldest.map_or(at, |o| o.min(at)));
+                }
+            }
+        }
+        Ok((count, oldest))
+    }
+
     /// Reads one spooled delivery; `None` when it is no longer in the spool (applied and
     /// removed by another replayer).
     pub async fn read_spooled(&self, key: &str) -> Result<Option<SpooledDelivery>, StoreError> {
