@@ -1,7 +1,8 @@
 //! The query API: the same reads as the `callvault` CLI, as JSON over HTTP (GET only).
 //! `docs/openapi.yaml` describes every route and response. Authentication is the Function
 //! URL's `AWS_IAM` auth: requests reach this code only once AWS has checked their SigV4
-//! signature and the caller's `lambda:InvokeFunctionUrl` permission.
+//! signature and the caller's `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`
+//! permissions (the template's `QueryApiConsumerPolicy` grants both).
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
