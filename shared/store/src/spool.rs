@@ -95,30 +95,26 @@ impl RecordStore {
 
     /// Keys of every spooled delivery, oldest day first.
     pub async fn spooled_keys(&self) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .s3()
-            .list_objects_v2()
-            .bucket(self.bucket())
-            .prefix(SPOOL_PREFIX)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| StoreError::request(Service::S3, "ListObjectsV2", e))?;
-            keys.extend(
-                page.contents
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|o| o.key),
-            );
-        }
+        let mut keys: Vec<String> = self
+            .spooled_objects()
+            .await?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
         keys.sort();
         Ok(keys)
     }
 
     /// How many deliveries wait in the spool, and when the oldest was spooled.
     pub async fn spool_depth(&self) -> Result<(usize, Option<DateTime<Utc>>), StoreError> {
-        let (mut count, mut oldest) = (0, None::<DateTime<Utc>>);
+        let objects = self.spooled_objects().await?;
+        let oldest = objects.iter().filter_map(|(_, at)| *at).min();
+        Ok((objects.len(), oldest))
+    }
+
+    /// Every object in the spool, with when it was written.
+    async fn spooled_objects(&self) -> Result<Vec<(String, Option<DateTime<Utc>>)>, StoreError> {
+        let mut objects = Vec::new();
         let mut pages = self
             .s3()
             .list_objects_v2()
@@ -128,17 +124,19 @@ impl RecordStore {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| StoreError::request(Service::S3, "ListObjectsV2", e))?;
-            for object in page.contents.unwrap_or_default() {
-                count += 1;
-                let modified = object
-                    .last_modified
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
-                if let Some(at) = modified {
-                    oldest = Some(oldest.map_or(at, |o| o.min(at)));
-                }
-            }
+            objects.extend(
+                page.contents
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| {
+                        let at = o
+                            .last_modified
+                            .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
+                        Some((o.key?, at))
+                    }),
+            );
         }
-        Ok((count, oldest))
+        Ok(objects)
     }
 
     /// Reads one spooled delivery; `None` when it is no longer in the spool (applied and
