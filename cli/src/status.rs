@@ -490,7 +490,7 @@ pub fn text(style: &Style, report: &Report) -> String {
     let mut activity = Grid::new(&["provider", "last call", "requests in 24 h by outcome"]);
     for a in &report.providers {
         let counts = if a.outcomes_24h.is_empty() {
-            "(no metrics)".to_owned()
+            "(none in CloudWatch)".to_owned()
         } else {
             a.outcomes_24h
                 .iter()
