@@ -6,7 +6,8 @@
 //! - [`upload`]: streaming it into S3 with bounded memory (single PUT or multipart).
 //! - [`Copier`]: one idempotent copy with retries; [`config`] builds it from the environment.
 //! - [`stream`]: the recording-copier function's handler ([`stream::Archiver`]): DynamoDB
-//!   stream batches and scheduled sweeps, with a time budget per file and spaced retries.
+//!   stream batches and scheduled sweeps, with a time budget per file and spaced retries, and
+//!   the removal of expired records' files.
 
 pub mod config;
 mod copier;

@@ -2,7 +2,9 @@
 //!
 //! - a batch of DynamoDB stream records, each naming a record with files due (the event
 //!   source mapping filters on `files_pending`): a file's first attempt, right after the
-//!   delivery that brought it;
+//!   delivery that brought it; or an item DynamoDB deleted at its expiry (a `REMOVE` by the
+//!   service itself, [`StreamRecord::is_expiry`]), whose archived files and raw body are then
+//!   deleted, every version ([`Archiver::remove_expired`]);
 //! - a scheduled sweep (every minute in AWS), which reads the records due by now from the
 //!   sparse due index (`by_files_due`, oldest first, bounded per run; records whose files wait
 //!   for a later time are not read) and tries their due files: every later attempt, spaced by
@@ -23,6 +25,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use callvault_runtime::metrics;
+use callvault_store::expiry::image_from_json;
 use callvault_store::files::{FileState, FileStatus};
 use callvault_store::{claim, timestamp, ClaimOutcome, FileClaim, RecordStore, StoreError, Stored};
 use chrono::{DateTime, Utc};
@@ -81,6 +84,11 @@ const SWEEP_LIMIT: usize = 1000;
 /// `copied`, `retry` or `failed`, the `Outcome` of the `Files` metric).
 pub const FILE_OUTCOME_EVENT: &str = "file_outcome";
 
+/// The message of the log event written when the files of an expired item are removed
+/// (with the fields `deleted`, the keys whose every version went, `versions`, and
+/// `kept_shared`, raw bodies another item still has).
+pub const EXPIRED_EVENT: &str = "expired_files_removed";
+
 /// One invocation of the copier: who it is (the owner of the claims it takes) and when it
 /// must have answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,19 +127,71 @@ pub struct StreamEvent {
     pub records: Vec<StreamRecord>,
 }
 
+/// The `eventName` of a stream record of a deleted item.
+pub const REMOVE_EVENT: &str = "REMOVE";
+/// The `userIdentity.type` of a stream record of a change DynamoDB made itself.
+pub const SERVICE_IDENTITY: &str = "Service";
+/// The `userIdentity.principalId` of a stream record of an item DynamoDB deleted at its
+/// expiry (time to live).
+pub const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
+
 /// One stream record.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct StreamRecord {
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    #[serde(rename = "eventName", default, skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    /// Who made the change: present only for DynamoDB's own deletions of expired items.
+    #[serde(
+        rename = "userIdentity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_identity: Option<UserIdentity>,
     /// The change.
     pub dynamodb: Change,
 }
 
+/// Who made a change (stream records of DynamoDB's deletions at expiry carry it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct UserIdentity {
+    /// `Service` for DynamoDB itself.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// `dynamodb.amazonaws.com` for a deletion at expiry.
+    #[serde(rename = "principalId", default)]
+    pub principal_id: String,
+}
+
+impl UserIdentity {
+    /// The identity DynamoDB's deletions at expiry carry.
+    pub fn expiry() -> Self {
+        Self {
+            kind: SERVICE_IDENTITY.into(),
+            principal_id: TTL_PRINCIPAL.into(),
+        }
+    }
+}
+
+impl StreamRecord {
+    /// Whether this is DynamoDB's deletion of an item at its expiry (time to live): a
+    /// `REMOVE` made by the service itself, never by a caller.
+    pub fn is_expiry(&self) -> bool {
+        self.event_name.as_deref() == Some(REMOVE_EVENT)
+            && self.user_identity.as_ref() == Some(&UserIdentity::expiry())
+    }
+}
+
 /// The change a stream record describes.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct Change {
     /// The item's key, in DynamoDB JSON (`{"pk": {"S": "..."}}`).
     #[serde(rename = "Keys", default)]
     pub keys: HashMap<String, Value>,
+    /// The item as it was before the change, in DynamoDB JSON (the stream carries new and
+    /// old images): for a deletion at expiry, what it left in the archive.
+    #[serde(rename = "OldImage", default, skip_serializing_if = "Option::is_none")]
+    pub old_image: Option<HashMap<String, Value>>,
     /// Position in the shard; identifies the record in batch item failures.
     #[serde(rename = "SequenceNumber", default)]
     pub sequence_number: Option<String>,
@@ -258,7 +318,17 @@ impl Archiver {
                 tracing::warn!("stream record without pk/sk ignored");
                 continue;
             };
-            if let Err(e) = self.archive_record(pk, sk, invocation).await {
+            let handled = if record.is_expiry() {
+                self.remove_expired(pk, sk, record.dynamodb.old_image.as_ref())
+                    .await
+            } else if record.event_name.as_deref() == Some(REMOVE_EVENT) {
+                // A caller's deletion (a replay moving a record, a cleanup): its files are
+                // the caller's business.
+                continue;
+            } else {
+                self.archive_record(pk, sk, invocation).await.map(|_| ())
+            };
+            if let Err(e) = handled {
                 tracing::error!(pk, error = %e.detail(), "could not record copy results; the batch item will be retried");
                 if let Some(seq) = record.dynamodb.sequence_number {
                     response.batch_item_failures.push(ItemFailure {
@@ -268,6 +338,40 @@ impl Archiver {
             }
         }
         response
+    }
+
+    /// Removes from the archive what the item at `(pk, sk)`, deleted by DynamoDB at its
+    /// expiry, left there (`old_image`: the item as it was): every version of a record's
+    /// files, and of a delivery event's raw body unless another item still has it
+    /// ([`RecordStore::remove_expired`]). A record without its old image (a stream without
+    /// old images) is logged and left: the bucket's lifecycle rules expire its files.
+    pub async fn remove_expired(
+        &self,
+        pk: &str,
+        sk: &str,
+        old_image: Option<&HashMap<String, Value>>,
+    ) -> Result<(), StoreError> {
+        let Some(image) = old_image else {
+            tracing::warn!(
+                pk,
+                sk,
+                "an expired item came without its old image; its files are left to the bucket's lifecycle rules"
+            );
+            return Ok(());
+        };
+        let image = image_from_json(image)?;
+        let removal = self.store.remove_expired(&image).await?;
+        if !removal.deleted.is_empty() || !removal.kept_shared.is_empty() {
+            tracing::info!(
+                pk,
+                sk,
+                deleted = ?removal.deleted,
+                versions = removal.versions,
+                kept_shared = ?removal.kept_shared,
+                "{EXPIRED_EVENT}"
+            );
+        }
+        Ok(())
     }
 
     /// Tries every due file of the records due by now (at most [`SWEEP_LIMIT`], oldest due
@@ -493,6 +597,33 @@ mod tests {
         )
         .expect("scheduled");
         assert!(matches!(scheduled, CopierEvent::Scheduled(_)));
+    }
+
+    /// DynamoDB's deletion at expiry is told from a caller's deletion by its identity.
+    #[test]
+    fn expiry_deletions_are_told_from_callers_deletions() {
+        let event: CopierEvent = serde_json::from_str(
+            r#"{"Records":[{"eventID":"1","eventName":"REMOVE","eventSource":"aws:dynamodb",
+            "userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},
+            "dynamodb":{"Keys":{"pk":{"S":"CALL#voki#c1"},"sk":{"S":"CALL"}},
+            "OldImage":{"pk":{"S":"CALL#voki#c1"},"expires_at":{"N":"1700000000"}},
+            "SequenceNumber":"112","StreamViewType":"NEW_AND_OLD_IMAGES"}},
+            {"eventID":"2","eventName":"REMOVE","dynamodb":{"Keys":{"pk":{"S":"CALL#voki#c2"},"sk":{"S":"CALL"}},"SequenceNumber":"113"}}]}"#,
+        )
+        .expect("event");
+        let CopierEvent::Stream(event) = event else {
+            panic!("a stream batch")
+        };
+        assert!(event.records[0].is_expiry());
+        assert_eq!(
+            event.records[0]
+                .dynamodb
+                .old_image
+                .as_ref()
+                .map(|i| i["expires_at"].clone()),
+            Some(serde_json::json!({"N": "1700000000"}))
+        );
+        assert!(!event.records[1].is_expiry(), "a caller's deletion");
     }
 
     #[test]

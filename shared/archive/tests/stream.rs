@@ -65,7 +65,9 @@ fn event(pk: &str, sk: &str, seq: &str) -> StreamEvent {
                 ]
                 .into(),
                 sequence_number: Some(seq.into()),
+                ..Change::default()
             },
+            ..StreamRecord::default()
         }],
     }
 }

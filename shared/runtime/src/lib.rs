@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
+use callvault_store::retention::{self, Retention};
 use callvault_store::RecordStore;
 
 /// The resources every function works on.
@@ -21,20 +22,29 @@ pub struct Config {
     pub table_name: String,
     /// S3 archive bucket (`BUCKET_NAME`, required).
     pub bucket_name: String,
+    /// How long records, their delivery events and kept deliveries are kept
+    /// (`RECORD_RETENTION_DAYS`, `KEPT_RETENTION_DAYS`: days, `0` or unset for forever).
+    pub retention: Retention,
 }
 
 impl Config {
-    /// Reads `TABLE_NAME` and `BUCKET_NAME`.
+    /// Reads `TABLE_NAME`, `BUCKET_NAME` and the retention in days
+    /// ([`callvault_store::retention`]'s variables).
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
+            retention: Retention::days(
+                days(retention::RECORD_RETENTION_ENV)?,
+                days(retention::KEPT_RETENTION_ENV)?,
+            ),
         })
     }
 
-    /// Builds the store with clients bounded by `timeouts`, and makes one request so the
-    /// first delivery finds a warm connection. A table that does not answer is logged, not
-    /// fatal: deliveries are then spooled, which a function that failed to start could not do.
+    /// Builds the store with clients bounded by `timeouts` and the configured retention, and
+    /// makes one request so the first delivery finds a warm connection. A table that does not
+    /// answer is logged, not fatal: deliveries are then spooled, which a function that failed
+    /// to start could not do.
     pub async fn store(&self, sdk: &SdkConfig, timeouts: TimeoutConfig) -> RecordStore {
         let store = RecordStore::new(
             callvault_store::DynamoDbClient::from_conf(
@@ -49,7 +59,8 @@ impl Config {
             ),
             &self.table_name,
             &self.bucket_name,
-        );
+        )
+        .with_retention(self.retention);
         match tokio::time::timeout(WARM_UP_TIMEOUT, store.warm_up()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -69,6 +80,16 @@ fn required(name: &str) -> anyhow::Result<String> {
         .ok()
         .filter(|v| !v.is_empty())
         .with_context(|| format!("{name} is not set"))
+}
+
+/// A number of days from the environment: `0` when unset or empty.
+fn days(name: &str) -> anyhow::Result<u32> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().with_context(|| {
+            format!("{name}={v:?}: expected a whole number of days (0 keeps forever)")
+        }),
+        _ => Ok(0),
+    }
 }
 
 /// How long a cold start waits for its warm-up request.

@@ -8,7 +8,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::files::{add_file_attributes, Files};
 use crate::index::add_index_attributes;
 use crate::item::{get_s, get_string_list, s, string_list, Item};
-use crate::schema::{PARTITION_KEY, SORT_KEY};
+use crate::retention::{set_expiry, Retention};
+use crate::schema::{EXPIRES_AT, PARTITION_KEY, SORT_KEY};
 use crate::size::RECENT_DELIVERIES;
 use crate::StoreError;
 
@@ -87,6 +88,9 @@ pub struct Stored {
     pub authentication: String,
     /// Archive state of the files the record points at.
     pub files: Files,
+    /// When the record expires (epoch seconds, the table's TTL attribute), as last written;
+    /// `None`: kept forever.
+    pub expires_at: Option<i64>,
 }
 
 fn record_value(record: &Normalized) -> Result<AttributeValue, StoreError> {
@@ -147,17 +151,39 @@ impl Stored {
                 Some(AttributeValue::M(m)) => serde_dynamo::from_item(m.clone())?,
                 _ => Files::new(),
             },
+            expires_at: item
+                .get(EXPIRES_AT)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok()),
         })
     }
 
-    /// The record item, keyed `(pk, sk)`, with its index attributes and summary. `now` decides
-    /// whether a file waiting for a retry is due (and so whether the copier's stream filter
-    /// passes the item), and is the due time of a file waiting for its first attempt.
+    /// When the record was first delivered ([`Self::received_at`] read back).
+    pub fn first_received(&self) -> Result<DateTime<Utc>, StoreError> {
+        Ok(DateTime::parse_from_rfc3339(&self.received_at)
+            .map_err(|e| StoreError::malformed("received_at", e))?
+            .with_timezone(&Utc))
+    }
+
+    /// The record's expiry under `retention` (from its first delivery); a writer that was
+    /// given none (`None`) keeps the expiry the record has.
+    pub(crate) fn expiry(&self, retention: Option<&Retention>) -> Result<Option<i64>, StoreError> {
+        Ok(match retention {
+            Some(retention) => retention.record_expiry(self.first_received()?),
+            None => self.expires_at,
+        })
+    }
+
+    /// The record item, keyed `(pk, sk)`, with its index attributes, summary and its
+    /// [expiry](Self::expiry). `now` decides whether a file waiting for a retry is due (and
+    /// so whether the copier's stream filter passes the item), and is the due time of a file
+    /// waiting for its first attempt.
     pub(crate) fn to_item(
         &self,
         pk: &str,
         sk: &str,
         now: DateTime<Utc>,
+        retention: Option<&Retention>,
     ) -> Result<Item, StoreError> {
         let mut item = Item::new();
         item.insert(PARTITION_KEY.into(), s(pk));
@@ -194,10 +220,9 @@ impl Stored {
             );
         }
         add_file_attributes(&mut item, pk, &self.files, now);
-        let received_at = DateTime::parse_from_rfc3339(&self.received_at)
-            .map_err(|e| StoreError::malformed("received_at", e))?
-            .with_timezone(&Utc);
+        let received_at = self.first_received()?;
         add_index_attributes(&mut item, &self.record, received_at, &self.files)?;
+        set_expiry(&mut item, self.expiry(retention)?);
         Ok(item)
     }
 }

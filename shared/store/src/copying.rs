@@ -151,7 +151,7 @@ impl RecordStore {
             let expected = next.version;
             next.version += 1;
             if self
-                .put_if_version(next.to_item(pk, sk, now)?, expected)
+                .put_if_version(next.to_item(pk, sk, now, self.retention())?, expected)
                 .await?
             {
                 return Ok(ClaimOutcome::Claimed(claimed));
@@ -193,7 +193,7 @@ impl RecordStore {
                 return Ok(false);
             };
             let mut stored = Stored::from_item(&item)?;
-            let wanted = stored.to_item(pk, sk, now)?;
+            let wanted = stored.to_item(pk, sk, now, self.retention())?;
             let same = |name: &str| get_s(&item, name) == get_s(&wanted, name);
             if same(FILES_DUE_PK) && same(FILE_STATE) {
                 return Ok(false);
@@ -201,7 +201,7 @@ impl RecordStore {
             let expected = stored.version;
             stored.version += 1;
             if self
-                .put_if_version(stored.to_item(pk, sk, now)?, expected)
+                .put_if_version(stored.to_item(pk, sk, now, self.retention())?, expected)
                 .await?
             {
                 return Ok(true);

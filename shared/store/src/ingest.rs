@@ -99,6 +99,7 @@ impl Application<'_> {
                 received_at: now.clone(),
                 updated_at: now,
                 authentication: self.delivery.verified.authentication().to_string(),
+                expires_at: None,
             },
         };
         next.history.push(c.delivery_id, self.body_sha256);
@@ -161,7 +162,10 @@ impl RecordStore {
             body_sha256: &body_sha256,
         };
         let now = Utc::now();
-        size::check(&application.onto(existing.as_ref()).to_item(&pk, &sk, now)?)?;
+        let applied = application.onto(existing.as_ref());
+        size::check(&applied.to_item(&pk, &sk, now, self.retention())?)?;
+        // The event expires with its record (from the record's first delivery).
+        let expires_at = applied.expiry(self.retention())?;
 
         // What this body says that the stored record keeps otherwise (docs/records.md): kept
         // with its event, so a differing body is never silently reduced to its new fields.
@@ -181,6 +185,7 @@ impl RecordStore {
             &body_sha256,
             &kept,
             &conflicts,
+            expires_at,
         );
         let event_existed = !self.put_new(event).await?;
 
@@ -198,7 +203,7 @@ impl RecordStore {
                     return Ok(PutOutcome::Duplicate);
                 }
             }
-            let item = next.to_item(&pk, &sk, now)?;
+            let item = next.to_item(&pk, &sk, now, self.retention())?;
             size::check(&item)?;
             let expected = existing.as_ref().map_or(0, |e| e.version);
             if self.put_if_version(item, expected).await? {
@@ -234,7 +239,7 @@ impl RecordStore {
             stored.version += 1;
             stored.updated_at = timestamp(now);
             if self
-                .put_if_version(stored.to_item(pk, sk, now)?, expected)
+                .put_if_version(stored.to_item(pk, sk, now, self.retention())?, expected)
                 .await?
             {
                 return Ok(Some(stored.files));

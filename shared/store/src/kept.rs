@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::codec::timestamp;
 use crate::error::Service;
 use crate::item::{get_s, s, string_map, Item};
+use crate::retention::set_expiry;
 use crate::schema::{event_sk, raw_key, rejected_pk, CONFLICTS, PARTITION_KEY, SORT_KEY};
 use crate::size::RAW_INLINE_LIMIT;
 use crate::{Contribution, Delivery, RecordStore, StoreError};
@@ -69,7 +70,9 @@ fn delivery_attributes(item: &mut Item, delivery: &Delivery<'_>, body_sha256: &s
 }
 
 /// The event item of one delivery applied to the record at `(pk, record_sk)`: its provider's
-/// delivery id and event type from `contribution`, and the record fields it conflicts in.
+/// delivery id and event type from `contribution`, the record fields it conflicts in, and
+/// its record's expiry (`expires_at`, epoch seconds; `None`: kept forever).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn event_item(
     pk: &str,
     record_sk: &str,
@@ -78,6 +81,7 @@ pub(crate) fn event_item(
     body_sha256: &str,
     kept: &Kept,
     conflicts: &[String],
+    expires_at: Option<i64>,
 ) -> Item {
     let mut item = Item::new();
     item.insert(PARTITION_KEY.into(), s(pk));
@@ -93,6 +97,7 @@ pub(crate) fn event_item(
     if !conflicts.is_empty() {
         item.insert(CONFLICTS.into(), AttributeValue::Ss(conflicts.to_vec()));
     }
+    set_expiry(&mut item, expires_at);
     item
 }
 
@@ -207,7 +212,8 @@ impl RecordStore {
 
     /// Keeps an authenticated delivery that could not be applied: raw body, headers (secrets
     /// removed) and the reason, under `REJECTED#<provider>#<day>` keyed by the body's SHA-256
-    /// (a retried bad delivery is kept once; its reason is the latest).
+    /// (a retried bad delivery is kept once; its reason is the latest), expiring as the
+    /// store's retention says from its receipt.
     pub async fn keep_rejected(
         &self,
         delivery: &Delivery<'_>,
@@ -230,6 +236,11 @@ impl RecordStore {
         item.insert("reason".into(), s(reason));
         delivery_attributes(&mut item, delivery, &digest);
         put_body(&mut item, body, &kept);
+        set_expiry(
+            &mut item,
+            self.retention()
+                .and_then(|r| r.kept_expiry(delivery.received_at)),
+        );
         self.put(item).await?;
         Ok(kept)
     }

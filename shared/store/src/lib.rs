@@ -16,6 +16,7 @@ mod codec;
 mod copying;
 mod delivery;
 mod error;
+pub mod expiry;
 pub mod files;
 #[cfg(feature = "follow")]
 pub mod follow;
@@ -24,6 +25,7 @@ mod ingest;
 mod item;
 mod kept;
 mod record_store;
+pub mod retention;
 pub mod schema;
 pub mod size;
 mod spool;
@@ -36,6 +38,7 @@ pub use ingest::{Contribution, PutOutcome};
 pub use item::Item;
 pub use kept::{Kept, KeptBody, RejectedDelivery};
 pub use record_store::{FileStateEntry, RecordStore};
+pub use retention::Retention;
 pub use spool::{spool_prefix, spooled_by, SpooledDelivery, SPOOL_PREFIX};
 
 /// The DynamoDB client type, re-exported so callers need no direct SDK dependency.

@@ -7,6 +7,7 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use crate::error::Service;
 use crate::item::{s, Item};
+use crate::retention::Retention;
 use crate::schema::{events_prefix, PARTITION_KEY, SORT_KEY};
 use crate::{StoreError, Stored};
 
@@ -30,6 +31,7 @@ pub struct RecordStore {
     s3: aws_sdk_s3::Client,
     table: String,
     bucket: String,
+    retention: Option<Retention>,
 }
 
 /// Sorts a failed DynamoDB (or DynamoDB Streams) request into a [`StoreError`].
@@ -52,7 +54,9 @@ where
 }
 
 impl RecordStore {
-    /// A store over `table` and the archive `bucket`.
+    /// A store over `table` and the archive `bucket`, not told how long to keep what it writes
+    /// (see [`Self::with_retention`]): a record it rewrites keeps the expiry it has, and what
+    /// it creates gets none.
     pub fn new(
         ddb: aws_sdk_dynamodb::Client,
         s3: aws_sdk_s3::Client,
@@ -64,7 +68,20 @@ impl RecordStore {
             s3,
             table: table.into(),
             bucket: bucket.into(),
+            retention: None,
         }
+    }
+
+    /// This store, giving every record, delivery event and kept delivery it writes the
+    /// expiry `retention` implies (none when it keeps them forever): what the functions use.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// How long what this store writes is kept, if it was told ([`Self::with_retention`]).
+    pub fn retention(&self) -> Option<&Retention> {
+        self.retention.as_ref()
     }
 
     /// The table name.

@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use callvault_records::{Normalized, Provider};
 use callvault_verify::Scope;
@@ -16,8 +17,12 @@ use crate::StoreError;
 pub const PARTITION_KEY: &str = "pk";
 /// Sort key attribute name.
 pub const SORT_KEY: &str = "sk";
-/// What the table's stream carries (the recording copier reads new images).
-pub const STREAM_VIEW_TYPE: StreamViewType = StreamViewType::NewImage;
+/// What the table's stream carries: the copier reads new images (a record with files due)
+/// and old images (what an expired record or delivery event left in the bucket).
+pub const STREAM_VIEW_TYPE: StreamViewType = StreamViewType::NewAndOldImages;
+/// The table's time-to-live attribute: when an item expires, epoch seconds
+/// ([`crate::retention::Retention`]); an item without it is kept forever.
+pub const EXPIRES_AT: &str = "expires_at";
 /// Default table name for local development and tests.
 pub const DEFAULT_TABLE: &str = "callvault";
 /// Default bucket name for local development and tests.
@@ -287,7 +292,7 @@ pub fn rejected_pk(provider: Provider, day: &str) -> String {
 }
 
 /// Creates the table exactly as the infrastructure template declares it (on-demand, stream,
-/// secondary indexes).
+/// secondary indexes, time to live on [`EXPIRES_AT`]).
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -345,6 +350,19 @@ pub async fn create_table(
         .send()
         .await
         .map_err(|e| StoreError::request(Service::DynamoDb, "CreateTable", e))?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(EXPIRES_AT)
+                .build()
+                .map_err(built)?,
+        )
+        .send()
+        .await
+        .map_err(|e| StoreError::request(Service::DynamoDb, "UpdateTimeToLive", e))?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //!
 //! - the copier's event source mapping: reads the emulator's DynamoDB stream and invokes
 //!   `recording-copier` with the records the deployed mapping's filter would pass
-//!   (`files_pending` set); a batch whose invocation fails, or the records it reports as
+//!   (`files_pending` set, or an item DynamoDB deleted at its expiry); a batch whose invocation fails, or the records it reports as
 //!   failed, are sent again, at most [`MAX_RETRIES`] times (the template's
 //!   `MaximumRetryAttempts`), and reading the stream goes on through outages, as the mapping
 //!   does;
@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_sdk_dynamodbstreams::types::AttributeValue;
-use callvault_archive::stream::{BatchResponse, Change, ScheduledEvent, StreamEvent, StreamRecord};
+use callvault_archive::stream::{
+    BatchResponse, Change, ScheduledEvent, StreamEvent, StreamRecord, UserIdentity,
+};
 use callvault_store::follow::{StartAt, StreamFollower};
 use callvault_store::schema::FILES_PENDING;
 use callvault_store::RecordStore;
@@ -27,6 +29,31 @@ fn key_json(keys: &HashMap<String, AttributeValue>) -> HashMap<String, Value> {
     keys.iter()
         .filter_map(|(k, v)| Some((k.clone(), json!({ "S": v.as_s().ok()? }))))
         .collect()
+}
+
+/// An item image from the stream in DynamoDB JSON, as Lambda hands it to the copier, but
+/// for binary attributes (an inline body), which are left out: the copier reads none.
+fn image_json(image: &HashMap<String, AttributeValue>) -> HashMap<String, Value> {
+    image
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), attribute_json(v)?)))
+        .collect()
+}
+
+fn attribute_json(value: &AttributeValue) -> Option<Value> {
+    Some(match value {
+        AttributeValue::S(v) => json!({ "S": v }),
+        AttributeValue::N(v) => json!({ "N": v }),
+        AttributeValue::Bool(v) => json!({ "BOOL": v }),
+        AttributeValue::Ss(v) => json!({ "SS": v }),
+        AttributeValue::Ns(v) => json!({ "NS": v }),
+        AttributeValue::L(v) => {
+            json!({ "L": v.iter().filter_map(attribute_json).collect::<Vec<_>>() })
+        }
+        AttributeValue::M(v) => json!({ "M": image_json(v) }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        _ => return None,
+    })
 }
 
 /// The SQS message an S3 notification of a new spooled object becomes.
@@ -149,13 +176,23 @@ pub async fn run(
                 .as_ref()
                 .and_then(|i| i.get(FILES_PENDING))
                 .is_some_and(|v| v.as_bool().is_ok_and(|b| *b));
-            if pending {
-                let record = StreamRecord {
-                    dynamodb: Change {
-                        keys: key_json(&change.keys.unwrap_or_default()),
-                        sequence_number: change.sequence_number,
-                    },
-                };
+            let user_identity = record.user_identity.map(|u| UserIdentity {
+                kind: u.r#type.unwrap_or_default(),
+                principal_id: u.principal_id.unwrap_or_default(),
+            });
+            let record = StreamRecord {
+                event_name: record.event_name.map(|e| e.as_str().to_owned()),
+                user_identity,
+                dynamodb: Change {
+                    keys: key_json(&change.keys.unwrap_or_default()),
+                    old_image: change.old_image.as_ref().map(image_json),
+                    sequence_number: change.sequence_number,
+                },
+            };
+            // The deployed mapping's filter: a file due now, or an item DynamoDB deleted at
+            // its expiry (the emulator expires nothing by itself, so these come from tests
+            // that delete as DynamoDB would).
+            if pending || record.is_expiry() {
                 batch.push((record, 0));
             }
         }
