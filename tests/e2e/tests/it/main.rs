@@ -16,6 +16,7 @@ mod operator;
 mod postcall;
 mod query_api;
 mod recordings;
+mod retention;
 mod statuses;
 mod voiceinfra;
 mod voki;
