@@ -10,7 +10,9 @@
 //!
 //! Modules by concern: `codec` (record items), `kept` (raw bodies, events, rejected
 //! deliveries), `ingest` (the optimistic merge loop), `copying` (the copier's due records,
-//! file claims and re-indexing), `record_store` (clients and plain requests), `spool`.
+//! file claims and re-indexing), `record_store` (clients and plain requests), `spool`,
+//! [`retention`] (the expiry every record, event and kept delivery is written with) and
+//! [`expiry`] (what an expired item leaves in the bucket, removed).
 
 mod codec;
 mod copying;

@@ -162,3 +162,80 @@ async fn nothing_expires_when_kept_forever() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// An expired event's raw body goes, every version, only once no other item has it: here
+/// the same Hatif body applied under two scopes (two records of one partition).
+#[tokio::test]
+async fn a_raw_body_goes_with_the_last_event_that_has_it() -> anyhow::Result<()> {
+    use callvault_records::hatif;
+    use callvault_store::schema::call_key;
+    use callvault_store::Contribution;
+    use callvault_verify::Scope;
+
+    let emulator = Emulator::start()?;
+    let store = emulator
+        .store("shared", "shared-archive")
+        .await?
+        .with_retention(Retention::days(1, 1));
+    let body = serde_json::to_vec(&serde_json::json!({"callId": "h-shared",
+        "summary": "s".repeat(5000)}))?;
+    let channel = Scope::Channel("c1".into());
+    for scope in [&Scope::Default, &channel] {
+        let verified = Unverified::new(body.clone()).accept_unsigned();
+        let delivery = Delivery {
+            verified: &verified,
+            provider: Provider::Hatif,
+            webhook: "hatif-call",
+            received_at: Utc::now(),
+            headers: vec![],
+        };
+        let call = hatif::call::normalize(hatif::call::parse(&body)?);
+        let contribution = Contribution {
+            delivery_id: None,
+            event_type: "call",
+            record: Normalized::Call(call),
+            scope: Some(scope),
+            transcript_pointer: None,
+        };
+        store.ingest(&delivery, contribution).await?;
+    }
+    let events: Vec<Item> = {
+        let (pk, _) = call_key(Provider::Hatif, None, "h-shared");
+        store
+            .query_prefix(&pk, callvault_store::schema::EVENT_PREFIX)
+            .await?
+    };
+    assert_eq!(events.len(), 2, "one event per scope");
+    let raw = events[0]["body_s3_uri"]
+        .as_s()
+        .expect("in the bucket")
+        .trim_start_matches("s3://shared-archive/")
+        .to_owned();
+
+    // The first event expires: the other scope's event still has the body.
+    let pk = events[0]["pk"].as_s().expect("pk");
+    store
+        .delete_item(pk, events[0]["sk"].as_s().expect("sk"))
+        .await?;
+    let removal = store.remove_expired(&events[0]).await?;
+    assert_eq!(removal.kept_shared, std::slice::from_ref(&raw));
+    assert!(removal.deleted.is_empty());
+    assert_eq!(store.get_object(&raw).await?, body);
+
+    // The last one expires: every version goes.
+    store
+        .delete_item(pk, events[1]["sk"].as_s().expect("sk"))
+        .await?;
+    let removal = store.remove_expired(&events[1]).await?;
+    assert_eq!((removal.deleted, removal.versions), (vec![raw.clone()], 1));
+    assert!(
+        store.get_object(&raw).await.is_err(),
+        "nothing of it is left"
+    );
+    assert_eq!(
+        store.remove_expired(&events[1]).await?.versions,
+        0,
+        "a second removal finds nothing"
+    );
+    Ok(())
+}
