@@ -471,7 +471,8 @@ impl Archiver {
                 .await;
             let latency_ms = started.elapsed().as_millis() as u64;
             let mut applied = None;
-            self.store
+            let written = self
+                .store
                 .update_files(pk, sk, |files| {
                     applied = None;
                     if let Some(state) = files.get_mut(&kind) {
@@ -491,6 +492,18 @@ impl Archiver {
                     }
                 })
                 .await?;
+            if written.is_none() {
+                // The record was deleted during the attempt (at its expiry, when its stream
+                // record may already have been handled): nothing points at the copy any more.
+                let versions = self.store.delete_every_version(&file.s3_key).await?;
+                tracing::warn!(
+                    pk,
+                    kind = kind.as_str(),
+                    versions,
+                    "the record was deleted during the attempt; its copy is removed"
+                );
+                continue;
+            }
             let Some(state) = applied else {
                 tracing::warn!(
                     pk,

@@ -517,3 +517,48 @@ async fn a_stopped_copiers_claim_expires_and_the_file_is_taken_over() -> anyhow:
     );
     Ok(())
 }
+
+/// A record deleted at its expiry while its recording is fetched leaves no copy behind: the
+/// copier finds it gone when it records the outcome, and removes what it uploaded.
+#[tokio::test]
+async fn a_copy_whose_record_expired_meanwhile_is_removed() -> anyhow::Result<()> {
+    let emulator = Emulator::start()?;
+    let store = emulator.store("calls", "archive").await?;
+    let server = SourceServer::start().await?;
+    server.add("r.mp3", vec![5u8; 2048], "audio/mpeg");
+    let (pk, sk) =
+        ingest_voiceinfra_call(&store, "c-expired", &server.url("/slow/1500/r.mp3")).await?;
+    let key = store.get_item(&pk, &sk).await?.expect("record").files[&FileKind::Recording]
+        .s3_key
+        .clone();
+    let archiver = archiver(
+        copier(aws_sdk_s3::Client::new(&emulator.sdk_config().await)),
+        &store,
+        Duration::from_secs(60),
+    );
+    let copying = {
+        let archiver = archiver.clone();
+        let (pk, sk) = (pk.clone(), sk.clone());
+        tokio::spawn(async move {
+            archiver
+                .handle_batch(event(&pk, &sk, "1"), &invocation())
+                .await
+        })
+    };
+    // The record expires while the source is still answering.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    store.delete_item(&pk, &sk).await?;
+    assert_eq!(copying.await?, BatchResponse::default());
+    assert_eq!(server.hits("/slow/1500/r.mp3"), 1, "the copy was made");
+    let versions = aws_sdk_s3::Client::new(&emulator.sdk_config().await)
+        .list_object_versions()
+        .bucket("archive")
+        .prefix(&key)
+        .send()
+        .await?;
+    assert!(
+        versions.versions().is_empty() && versions.delete_markers().is_empty(),
+        "nothing of {key} is left: {versions:?}"
+    );
+    Ok(())
+}
