@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use aws_config::SdkConfig;
 use callvault_catalog::Webhook;
+use callvault_store::retention::Retention;
 use callvault_store::schema::{DEFAULT_BUCKET, DEFAULT_TABLE};
 use serde::Serialize;
 
@@ -46,6 +47,10 @@ pub struct Target {
     /// Every output of the deployed stack.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
+    /// How long the stack's functions keep what they write (its parameters), applied to what
+    /// the CLI writes too.
+    #[serde(skip)]
+    pub retention: Option<Retention>,
 }
 
 fn port(var: &str, default: u16) -> u16 {
@@ -80,6 +85,7 @@ impl Target {
                 })
                 .collect(),
             outputs: BTreeMap::new(),
+            retention: None,
         }
     }
 
@@ -94,6 +100,7 @@ impl Target {
             query_api_url: None,
             secrets: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            retention: None,
         }
     }
 
@@ -124,6 +131,7 @@ impl Target {
                 })
                 .collect(),
             outputs,
+            retention: None,
         })
     }
 
@@ -228,7 +236,10 @@ pub fn without_stack(cli: &Cli) -> Result<Target, CliError> {
 }
 
 /// The outputs of the deployed stack `name`, from CloudFormation in the region of `sdk`.
-async fn outputs(name: &str, sdk: &SdkConfig) -> Result<BTreeMap<String, String>, CliError> {
+/// A deployed stack's outputs, and its parameters.
+type Described = (BTreeMap<String, String>, BTreeMap<String, String>);
+
+async fn outputs(name: &str, sdk: &SdkConfig) -> Result<Described, CliError> {
     let Some(region) = sdk.region() else {
         return Err(CliError::Usage(format!(
             "no AWS region to find stack {name} in: pass --region, or set AWS_REGION (or a \
@@ -264,12 +275,36 @@ async fn outputs(name: &str, sdk: &SdkConfig) -> Result<BTreeMap<String, String>
         .into_iter()
         .next()
         .ok_or_else(not_found)?;
-    Ok(stack
-        .outputs
+    let parameters = stack
+        .parameters
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|o| Some((o.output_key?, o.output_value?)))
-        .collect())
+        .filter_map(|p| Some((p.parameter_key?, p.parameter_value?)))
+        .collect();
+    Ok((
+        stack
+            .outputs
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| Some((o.output_key?, o.output_value?)))
+            .collect(),
+        parameters,
+    ))
+}
+
+/// The template's retention parameters, as the functions apply them.
+const RECORD_RETENTION_PARAMETER: &str = "RecordRetentionDays";
+const KEPT_RETENTION_PARAMETER: &str = "KeptRetentionDays";
+
+/// The retention a deployed stack's functions write with (from its parameters), so what the
+/// CLI writes (a replayed delivery, a record re-scoped) expires as theirs does; `None` for a
+/// stack without the parameters.
+fn retention(parameters: &BTreeMap<String, String>) -> Option<Retention> {
+    let days = |name| parameters.get(name)?.parse::<u32>().ok();
+    Some(Retention::days(
+        days(RECORD_RETENTION_PARAMETER)?,
+        days(KEPT_RETENTION_PARAMETER)?,
+    ))
 }
 
 /// Resolves the target of `cli`: `--stack` (or `CALLVAULT_STACK`), then `--table`/`--bucket`
@@ -278,7 +313,12 @@ async fn outputs(name: &str, sdk: &SdkConfig) -> Result<BTreeMap<String, String>
 pub async fn resolve(cli: &Cli, sdk: &SdkConfig) -> anyhow::Result<Target> {
     let mut target = match cli.stack.as_deref() {
         Some(LOCAL) => Target::local(),
-        Some(name) => Target::from_outputs(name, outputs(name, sdk).await?)?,
+        Some(name) => {
+            let (outputs, parameters) = outputs(name, sdk).await?;
+            let mut target = Target::from_outputs(name, outputs)?;
+            target.retention = retention(&parameters);
+            target
+        }
         None => without_stack(cli)?,
     };
     if let Some(table) = &cli.table {
@@ -293,6 +333,25 @@ pub async fn resolve(cli: &Cli, sdk: &SdkConfig) -> anyhow::Result<Target> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stacks_retention_parameters_apply_to_what_the_cli_writes() {
+        let parameters = |record: &str, kept: &str| -> BTreeMap<String, String> {
+            [
+                (RECORD_RETENTION_PARAMETER, record),
+                (KEPT_RETENTION_PARAMETER, kept),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+        };
+        assert_eq!(
+            retention(&parameters("365", "30")),
+            Some(Retention::days(365, 30))
+        );
+        assert_eq!(retention(&parameters("0", "0")), Some(Retention::FOREVER));
+        assert_eq!(retention(&BTreeMap::new()), None);
+    }
 
     #[test]
     fn outputs_name_everything_the_cli_needs() {

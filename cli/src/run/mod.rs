@@ -42,12 +42,15 @@ impl Context {
     async fn load(cli: &Cli) -> anyhow::Result<Self> {
         let sdk = target::sdk_config(cli).await;
         let target = target::resolve(cli, &sdk).await?;
-        let store = RecordStore::new(
+        let mut store = RecordStore::new(
             DynamoDbClient::new(&sdk),
             S3Client::new(&sdk),
             &target.table,
             &target.bucket,
         );
+        if let Some(retention) = target.retention {
+            store = store.with_retention(retention);
+        }
         Ok(Self { sdk, target, store })
     }
 
