@@ -25,6 +25,7 @@ or print them as curl commands to send yourself:
   $cli --stack local trigger voki --curl
 
 Watch, read and manage (export CALLVAULT_STACK=local to drop --stack local):
+  $cli --stack local status
   $cli --stack local tail
   $cli --stack local calls list --since 7days
   $cli --stack local deliveries list voiceinfra vi-<run>
