@@ -47,6 +47,17 @@ pub struct ExpiredRemoval {
     pub versions: usize,
 }
 
+/// One version (or delete marker) of an archive key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Version {
+    /// Its version id.
+    pub(crate) id: String,
+    /// When it was written.
+    pub(crate) written: Option<DateTime<Utc>>,
+    /// Its size in bytes (0 for a delete marker).
+    pub(crate) bytes: u64,
+}
+
 /// An item image in DynamoDB JSON (`{"pk": {"S": "..."}}`, as the stream carries it) read as
 /// an [`Item`].
 pub fn image_from_json(image: &HashMap<String, Value>) -> Result<Item, StoreError> {
@@ -158,7 +169,7 @@ fn attribute_to_json(value: &AttributeValue) -> Value {
 
 /// The archive keys of a record item's files (whatever their copy status: a file whose copy
 /// failed may still have versions of an earlier copy).
-fn file_keys(image: &Item) -> Result<Vec<String>, StoreError> {
+pub(crate) fn file_keys(image: &Item) -> Result<Vec<String>, StoreError> {
     match image.get("files") {
         Some(AttributeValue::M(map)) => {
             let files: Files = serde_dynamo::from_item(map.clone())?;
@@ -181,7 +192,7 @@ impl RecordStore {
             let Some(key) = self.raw_body_key(image) else {
                 return Ok(removal);
             };
-            if self.raw_body_shared(image, &key).await? {
+            if self.raw_body_shared(image, &key, &|_, _| false).await? {
                 removal.kept_shared.push(key);
                 return Ok(removal);
             }
@@ -203,13 +214,20 @@ impl RecordStore {
         key.starts_with(RAW_PREFIX).then(|| key.to_owned())
     }
 
-    /// Whether an item other than the expired event `image` has the raw body at `key` as its
-    /// body: an event of the same body in the same partition (a record of another scope),
-    /// or a kept delivery of it, on any day since the body was first stored.
-    async fn raw_body_shared(&self, image: &Item, key: &str) -> Result<bool, StoreError> {
+    /// Whether an item other than the event `image` (expired, or being erased) has the raw
+    /// body at `key` as its body: an event of the same body in the same partition (a record
+    /// of another scope), or a kept delivery of it, on any day since the body was first
+    /// stored. Items for which `going(pk, sk)` holds (those an erasure removes with it) do
+    /// not count.
+    pub(crate) async fn raw_body_shared(
+        &self,
+        image: &Item,
+        key: &str,
+        going: &(dyn Fn(&str, &str) -> bool + Sync),
+    ) -> Result<bool, StoreError> {
         let text = |name| get_s(image, name).unwrap_or_default();
         let (pk, sk, sha) = (text(PARTITION_KEY), text(SORT_KEY), text("body_sha256"));
-        if self.other_events_of_body(pk, sk, sha).await? {
+        if self.other_events_of_body(pk, sk, sha, going).await? {
             return Ok(true);
         }
         let Ok(provider) =
@@ -221,16 +239,18 @@ impl RecordStore {
         let Some(first_stored) = self.oldest_version(key).await? else {
             return Ok(false);
         };
-        self.kept_on_any_day(provider, sha, first_stored.date_naive())
+        self.kept_on_any_day(provider, sha, first_stored.date_naive(), going)
             .await
     }
 
-    /// Whether partition `pk` holds an event of body `sha` other than the one at `sk`.
+    /// Whether partition `pk` holds an event of body `sha` other than the one at `sk` and
+    /// those `going`.
     async fn other_events_of_body(
         &self,
         pk: &str,
         sk: &str,
         sha: &str,
+        going: &(dyn Fn(&str, &str) -> bool + Sync),
     ) -> Result<bool, StoreError> {
         let mut start = None;
         loop {
@@ -252,7 +272,10 @@ impl RecordStore {
                 .send()
                 .await
                 .map_err(dynamodb("Query"))?;
-            if out.items().iter().any(|e| get_s(e, SORT_KEY) != Some(sk)) {
+            if out.items().iter().any(|e| {
+                let other = get_s(e, SORT_KEY).unwrap_or_default();
+                other != sk && !going(pk, other)
+            }) {
                 return Ok(true);
             }
             match out.last_evaluated_key {
@@ -262,14 +285,15 @@ impl RecordStore {
         }
     }
 
-    /// Whether a kept delivery of `provider` with body `sha` exists under any day from
-    /// `since` to today (a kept delivery of a body is received after the body was first
-    /// stored).
+    /// Whether a kept delivery of `provider` with body `sha` (other than those `going`)
+    /// exists under any day from `since` to today (a kept delivery of a body is received
+    /// after the body was first stored).
     async fn kept_on_any_day(
         &self,
         provider: Provider,
         sha: &str,
         since: NaiveDate,
+        going: &(dyn Fn(&str, &str) -> bool + Sync),
     ) -> Result<bool, StoreError> {
         let today = Utc::now().date_naive();
         let days: Vec<NaiveDate> = since.iter_days().take_while(|d| *d <= today).collect();
@@ -306,7 +330,11 @@ impl RecordStore {
                     .responses
                     .as_ref()
                     .and_then(|r| r.get(self.table()))
-                    .is_some_and(|items| !items.is_empty())
+                    .is_some_and(|items| {
+                        items
+                            .iter()
+                            .any(|kept| !going(get_s(kept, PARTITION_KEY).unwrap_or_default(), sha))
+                    })
                 {
                     return Ok(true);
                 }
@@ -326,15 +354,12 @@ impl RecordStore {
     /// none.
     async fn oldest_version(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let versions = self.versions(key).await?;
-        Ok(versions.iter().filter_map(|(_, at)| *at).min())
+        Ok(versions.iter().filter_map(|v| v.written).min())
     }
 
-    /// Every version and delete marker of exactly `key`: its version id and when it was
-    /// written.
-    async fn versions(
-        &self,
-        key: &str,
-    ) -> Result<Vec<(String, Option<DateTime<Utc>>)>, StoreError> {
+    /// Every version and delete marker of exactly `key`: its version id, when it was
+    /// written and its size.
+    pub(crate) async fn versions(&self, key: &str) -> Result<Vec<Version>, StoreError> {
         let mut found = Vec::new();
         let (mut key_marker, mut version_marker) = (None, None);
         loop {
@@ -354,14 +379,22 @@ impl RecordStore {
             for version in out.versions() {
                 if version.key() == Some(key) {
                     if let Some(id) = version.version_id() {
-                        found.push((id.to_owned(), at(version.last_modified())));
+                        found.push(Version {
+                            id: id.to_owned(),
+                            written: at(version.last_modified()),
+                            bytes: version.size().map_or(0, |n| u64::try_from(n).unwrap_or(0)),
+                        });
                     }
                 }
             }
             for marker in out.delete_markers() {
                 if marker.key() == Some(key) {
                     if let Some(id) = marker.version_id() {
-                        found.push((id.to_owned(), at(marker.last_modified())));
+                        found.push(Version {
+                            id: id.to_owned(),
+                            written: at(marker.last_modified()),
+                            bytes: 0,
+                        });
                     }
                 }
             }
@@ -381,10 +414,10 @@ impl RecordStore {
             let built = |e| StoreError::local(Service::S3, "DeleteObjects", e);
             let objects = chunk
                 .iter()
-                .map(|(id, _)| {
+                .map(|version| {
                     ObjectIdentifier::builder()
                         .key(key)
-                        .version_id(id)
+                        .version_id(&version.id)
                         .build()
                         .map_err(built)
                 })

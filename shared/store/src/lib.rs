@@ -12,11 +12,13 @@
 //! deliveries), `ingest` (the optimistic merge loop), `copying` (the copier's due records,
 //! file claims and re-indexing), `record_store` (clients and plain requests), `spool`,
 //! [`retention`] (the expiry every record, event and kept delivery is written with) and
-//! [`expiry`] (what an expired item leaves in the bucket, removed).
+//! [`expiry`] (what an expired item leaves in the bucket, removed) and [`erase`] (one
+//! person's data, found, planned and removed everywhere).
 
 mod codec;
 mod copying;
 mod delivery;
+pub mod erase;
 mod error;
 pub mod expiry;
 pub mod files;

@@ -50,6 +50,10 @@ pub const CALL_SK: &str = "CALL";
 /// Key prefix of raw bodies kept in the archive bucket (content-addressed, see [`raw_key`]).
 pub const RAW_PREFIX: &str = "raw/";
 
+/// Partition of erasure receipts ([`crate::erase::ErasureReceipt`]), keyed by the time of
+/// each erase: they name no person and never expire.
+pub const ERASURE_PK: &str = "ERASURE";
+
 /// Index key: a provider's call partition (`CALLS#<provider>`).
 pub const CALLS_PK: &str = "calls_pk";
 /// Index sort key of calls (and messages in the file-state index):

@@ -113,7 +113,9 @@ impl RecordStore {
     }
 
     /// Every object in the spool, with when it was written.
-    async fn spooled_objects(&self) -> Result<Vec<(String, Option<DateTime<Utc>>)>, StoreError> {
+    pub(crate) async fn spooled_objects(
+        &self,
+    ) -> Result<Vec<(String, Option<DateTime<Utc>>)>, StoreError> {
         let mut objects = Vec::new();
         let mut pages = self
             .s3()
