@@ -207,6 +207,11 @@ pub enum Command {
     /// Apply spooled or kept deliveries again.
     #[command(subcommand)]
     Replay(ReplayCommand),
+    /// Erase one person's data everywhere callvault put it (calls, deliveries, raw bodies,
+    /// files with every version, kept and spooled deliveries): by --phone, --contact, --agent
+    /// or one call (`erase call`). Lists what would go; --yes removes it and stores a
+    /// receipt (`erase --receipts` lists them).
+    Erase(Erase),
     /// A web console on 127.0.0.1: calls with their recordings, transcripts and deliveries,
     /// WhatsApp conversations, and an overview in charts.
     Console(Console),
@@ -216,6 +221,67 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `erase` arguments: whose data (one selector), or `--receipts`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+#[command(group(clap::ArgGroup::new("selector").args(["phone", "contact", "agent", "receipts"])))]
+pub struct Erase {
+    /// One call's data instead.
+    #[command(subcommand)]
+    pub call: Option<EraseCommand>,
+    /// Calls from or to this number (in any common format, the rule `calls list --phone`
+    /// uses), and kept or spooled deliveries naming it in any format.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Country (ISO 3166, e.g. US) for a --phone written without +country code; kept and
+    /// spooled deliveries writing the number nationally are found with it too.
+    #[arg(long, requires = "phone")]
+    pub country: Option<String>,
+    /// Calls of this contact id (and the contact's own record).
+    #[arg(long)]
+    pub contact: Option<String>,
+    /// Calls of this agent id.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// With --contact or --agent: only this provider's (ids are per provider; default:
+    /// every provider's).
+    #[arg(long, value_parser = providers(), conflicts_with_all = ["phone", "receipts"])]
+    pub provider: Option<Provider>,
+    /// List the receipts of erases done (newest first) instead.
+    #[arg(long)]
+    pub receipts: bool,
+    /// Confirmation and how far back.
+    #[command(flatten)]
+    pub options: EraseOptions,
+}
+
+/// `erase call ...`
+#[derive(Debug, Subcommand)]
+pub enum EraseCommand {
+    /// One call: every scope's record unless --scope names one.
+    Call {
+        /// The call.
+        #[command(flatten)]
+        call: CallRef,
+        /// Confirmation and how far back.
+        #[command(flatten)]
+        options: EraseOptions,
+    },
+}
+
+/// Flags every erase takes.
+#[derive(Debug, Args)]
+pub struct EraseOptions {
+    /// Remove what is listed (without it nothing is written).
+    #[arg(long)]
+    pub yes: bool,
+    /// Read kept deliveries received from this time (RFC 3339, a date, or a duration ago)
+    /// (default: as far back as the stack keeps them plus 2 days, or 365 days when it keeps
+    /// them forever).
+    #[arg(long, value_parser = time)]
+    pub kept_since: Option<DateTime<Utc>>,
 }
 
 /// `stack` arguments.
@@ -621,6 +687,40 @@ mod tests {
         assert_eq!(list.status, Some(CallStatus::Missed));
         assert_eq!(list.recording, Some(input::FileState::Failed));
         assert_eq!(list.paging.limit, 5);
+    }
+
+    #[test]
+    fn erase_takes_one_selector_or_one_call() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["callvault", "erase"], args].concat());
+        let cli = parse(&["--agent", "a7", "--provider", "voki", "--yes"]).expect("valid");
+        let Command::Erase(erase) = cli.command else {
+            panic!("erase expected")
+        };
+        assert_eq!(erase.agent.as_deref(), Some("a7"));
+        assert_eq!(erase.provider, Some(Provider::Voki));
+        assert!(erase.options.yes);
+        let cli = parse(&["call", "hatif", "c1", "--scope", "default"]).expect("valid");
+        let Command::Erase(Erase {
+            call: Some(EraseCommand::Call { call, options }),
+            ..
+        }) = cli.command
+        else {
+            panic!("erase call expected")
+        };
+        assert_eq!(
+            (call.provider, call.call_id.as_str()),
+            (Provider::Hatif, "c1")
+        );
+        assert!(!options.yes, "a dry run unless --yes");
+        for refused in [
+            &["--phone", "+14155550100", "--contact", "c1"][..],
+            &["--phone", "+14155550100", "--provider", "voki"],
+            &["--receipts", "--agent", "a7"],
+            &["--country", "US"],
+            &["--phone", "+14155550100", "call", "voki", "c1"],
+        ] {
+            assert!(parse(refused).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

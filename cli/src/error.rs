@@ -5,6 +5,7 @@ use std::fmt::Display;
 
 use callvault_console::inspect::InspectError;
 use callvault_query::{InputError, QueryError};
+use callvault_store::erase::EraseError;
 use callvault_store::StoreError;
 
 /// What kind of failure ended a command: its exit code ([`Exit::code`]).
@@ -104,6 +105,12 @@ fn kind(err: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     }
     if err.is::<InputError>() {
         return Some(Exit::Usage);
+    }
+    if let Some(e) = err.downcast_ref::<EraseError>() {
+        return Some(match e {
+            EraseError::EmptySelector(_) => Exit::Usage,
+            EraseError::Store(e) => storage(e),
+        });
     }
     err.downcast_ref::<StoreError>().map(storage)
 }

@@ -6,6 +6,7 @@
 mod calls;
 mod console;
 mod deliveries;
+mod erase;
 mod kept;
 mod logs;
 mod messages;
@@ -161,6 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kept(command) => kept::run(&cli, command, &style, &mut out, &mut err).await,
         Command::Recording(command) => recording::run(&cli, command, format, out, &mut err).await,
         Command::Replay(command) => replay::run(&cli, command, format, &mut out, &mut err).await,
+        Command::Erase(args) => erase::run(&cli, args, &style, &mut out, &mut err).await,
         Command::Console(args) => {
             drop(out);
             console::run(&cli, args).await
