@@ -5,6 +5,7 @@
 
 mod console;
 mod custody;
+mod erase;
 mod faults;
 mod hatif;
 mod hostile;
