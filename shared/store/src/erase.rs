@@ -29,12 +29,10 @@ use thiserror::Error;
 use crate::error::Service;
 use crate::expiry::file_keys;
 use crate::item::{get_s, s, Item};
-use crate::kept::KeptBody;
 use crate::record_store::dynamodb;
 use crate::schema::{
     agent_pk, call_key, call_pk, contact_pk, events_prefix, rejected_pk, Index, BY_AGENT,
-    BY_CONTACT, BY_FROM_NUMBER, BY_TO_NUMBER, CALL_SK, ERASURE_PK, PARTITION_KEY, RAW_PREFIX,
-    SORT_KEY,
+    BY_CONTACT, BY_FROM_NUMBER, BY_TO_NUMBER, CALL_SK, ERASURE_PK, PARTITION_KEY, SORT_KEY,
 };
 use crate::size::item_size;
 use crate::spool::SPOOL_PREFIX;
@@ -384,7 +382,7 @@ impl RecordStore {
             .kept_naming(&request.selector, request.kept_since)
             .await?
         {
-            if let Some(key) = self.raw_key_of(&kept) {
+            if let Some(key) = self.raw_body_key(&kept) {
                 body_keys.insert(key);
             }
             add_item(&mut items, ItemKind::Kept, &kept);
@@ -392,7 +390,7 @@ impl RecordStore {
         let going = |pk: &str, sk: &str| items.contains_key(&(pk.to_owned(), sk.to_owned()));
         let mut shared_bodies = Vec::new();
         for event in &event_images {
-            let Some(key) = self.raw_key_of(event) else {
+            let Some(key) = self.raw_body_key(event) else {
                 continue;
             };
             if body_keys.contains(&key) {
@@ -594,7 +592,7 @@ impl RecordStore {
                 for item in self.query_prefix(&pk, "").await? {
                     let body = match item.get("body") {
                         Some(AttributeValue::B(b)) => Some(b.as_ref().to_vec()),
-                        _ => match self.raw_key_of(&item) {
+                        _ => match self.raw_body_key(&item) {
                             Some(key) => self.current_body(&key).await?,
                             None => None,
                         },
@@ -711,17 +709,6 @@ impl RecordStore {
             bytes: versions.iter().map(|v| v.bytes).sum(),
             key,
         })
-    }
-
-    /// The bucket key of an item's raw body, when it is in this bucket under `raw/`.
-    fn raw_key_of(&self, item: &Item) -> Option<String> {
-        match KeptBody::of_item(item)? {
-            KeptBody::S3(uri) => {
-                let key = uri.strip_prefix(&format!("s3://{}/", self.bucket()))?;
-                key.starts_with(RAW_PREFIX).then(|| key.to_owned())
-            }
-            KeptBody::Inline(_) => None,
-        }
     }
 }
 

@@ -207,8 +207,9 @@ impl RecordStore {
         Ok(removal)
     }
 
-    /// The bucket key of an event's raw body, when it is in this bucket under `raw/`.
-    fn raw_body_key(&self, image: &Item) -> Option<String> {
+    /// The bucket key of an event's or a kept delivery's raw body, when it is in this bucket
+    /// under `raw/`.
+    pub(crate) fn raw_body_key(&self, image: &Item) -> Option<String> {
         let uri = get_s(image, "body_s3_uri")?;
         let key = uri.strip_prefix(&format!("s3://{}/", self.bucket()))?;
         key.starts_with(RAW_PREFIX).then(|| key.to_owned())

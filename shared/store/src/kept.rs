@@ -36,8 +36,7 @@ pub enum KeptBody {
 }
 
 impl KeptBody {
-    /// The body an item (an event or a kept delivery) carries, or where it is.
-    pub(crate) fn of_item(item: &Item) -> Option<Self> {
+    fn of_item(item: &Item) -> Option<Self> {
         match (item.get("body"), get_s(item, "body_s3_uri")) {
             (Some(AttributeValue::B(b)), _) => Some(Self::Inline(b.as_ref().to_vec())),
             (_, Some(uri)) => Some(Self::S3(uri.to_owned())),
