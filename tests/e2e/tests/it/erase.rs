@@ -270,3 +270,104 @@ async fn erase_by_phone_removes_every_trace_and_only_that_persons() -> anyhow::R
     assert!(receipt["principal"].as_str().is_some_and(|p| !p.is_empty()));
     Ok(())
 }
+
+/// An erase killed after its first deletions, run again, reaches the end an uninterrupted one
+/// does: nothing naming the person is left, and the receipt of the second run counts what
+/// the first one had not removed.
+#[tokio::test]
+async fn an_erase_killed_half_way_finishes_when_run_again() -> anyhow::Result<()> {
+    use callvault_store::Delivery;
+    use callvault_verify::Unverified;
+
+    let stack = Stack::from_env().await?;
+    let run = chrono::Utc::now().timestamp_subsec_micros() % 9000 + 1000;
+    let national = format!("(646) 555-{run}");
+    let e164 = format!("+1646555{run}");
+    // Many kept deliveries naming the person, so that removing them takes a while.
+    const KEPT: usize = 120;
+    for n in 0..KEPT {
+        let body = serde_json::to_vec(&json!({"caller": national, "n": n, "run": run}))?;
+        let verified = Unverified::new(body).accept_unsigned();
+        let delivery = Delivery {
+            verified: &verified,
+            provider: Provider::VoiceInfra,
+            webhook: "voiceinfra",
+            received_at: chrono::Utc::now(),
+            headers: vec![],
+        };
+        stack
+            .store
+            .keep_rejected(&delivery, "not the documented shape")
+            .await?;
+    }
+    let needles = vec![national.clone(), e164.clone()];
+    let count = |all: &[String]| naming(all, &needles).len();
+    assert_eq!(count(&everything(&stack).await?), KEPT);
+
+    let mut erase = Command::new(function_binary("callvault"))
+        .args([
+            "--stack",
+            "local",
+            "erase",
+            "--phone",
+            &e164,
+            "--country",
+            "US",
+            "--yes",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let pk = callvault_store::schema::rejected_pk(Provider::VoiceInfra, &day);
+    let started = std::time::Instant::now();
+    let interrupted = loop {
+        let left = stack
+            .store
+            .query_prefix(&pk, "")
+            .await?
+            .iter()
+            .filter(|item| {
+                item.get("body")
+                    .and_then(|b| b.as_b().ok())
+                    .is_some_and(|b| String::from_utf8_lossy(b.as_ref()).contains(&national))
+            })
+            .count();
+        if left < KEPT {
+            erase.kill()?;
+            break left > 0;
+        }
+        if let Some(status) = erase.try_wait()? {
+            anyhow::bail!("the erase ended ({status}) before any deletion was seen");
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "no deletion within 2 minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    erase.wait()?;
+    let halfway = count(&everything(&stack).await?);
+    if interrupted {
+        assert!(halfway > 0 && halfway < KEPT, "{halfway} left");
+    } else {
+        eprintln!("the erase finished before it could be killed; checking the run again only");
+    }
+
+    let done: Value = serde_json::from_slice(
+        &callvault(&[
+            "--output",
+            "json",
+            "erase",
+            "--phone",
+            &e164,
+            "--country",
+            "US",
+            "--yes",
+        ])?
+        .stdout,
+    )?;
+    assert_eq!(done["counts"]["kept"], json!(halfway), "{done}");
+    assert_eq!(count(&everything(&stack).await?), 0);
+    Ok(())
+}
