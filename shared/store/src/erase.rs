@@ -650,31 +650,11 @@ impl RecordStore {
     /// versions holds a delivery naming the person.
     async fn spooled_naming(&self, selector: &Selector) -> Result<Vec<String>, StoreError> {
         let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let (mut key_marker, mut version_marker) = (None, None);
-        loop {
-            let out = self
-                .s3()
-                .list_object_versions()
-                .bucket(self.bucket())
-                .prefix(SPOOL_PREFIX)
-                .set_key_marker(key_marker)
-                .set_version_id_marker(version_marker)
-                .send()
-                .await
-                .map_err(|e| StoreError::request(Service::S3, "ListObjectVersions", e))?;
-            for version in out.versions() {
-                if let (Some(key), Some(id)) = (version.key(), version.version_id()) {
-                    versions
-                        .entry(key.to_owned())
-                        .or_default()
-                        .push(id.to_owned());
-                }
+        for (key, version) in self.versions_under(SPOOL_PREFIX).await? {
+            // Delete markers (and empty objects) hold no delivery to read.
+            if version.bytes > 0 {
+                versions.entry(key).or_default().push(version.id);
             }
-            if out.is_truncated() != Some(true) {
-                break;
-            }
-            key_marker = out.next_key_marker().map(str::to_owned);
-            version_marker = out.next_version_id_marker().map(str::to_owned);
         }
         let mut found = Vec::new();
         'keys: for (key, ids) in versions {

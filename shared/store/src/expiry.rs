@@ -361,42 +361,56 @@ impl RecordStore {
     /// Every version and delete marker of exactly `key`: its version id, when it was
     /// written and its size.
     pub(crate) async fn versions(&self, key: &str) -> Result<Vec<Version>, StoreError> {
+        Ok(self
+            .versions_under(key)
+            .await?
+            .into_iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, version)| version)
+            .collect())
+    }
+
+    /// Every version and delete marker of every key under `prefix`, with its key.
+    pub(crate) async fn versions_under(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, Version)>, StoreError> {
         let mut found = Vec::new();
         let (mut key_marker, mut version_marker) = (None, None);
+        let at = |t: Option<&aws_sdk_s3::primitives::DateTime>| {
+            t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+        };
         loop {
             let out = self
                 .s3()
                 .list_object_versions()
                 .bucket(self.bucket())
-                .prefix(key)
+                .prefix(prefix)
                 .set_key_marker(key_marker)
                 .set_version_id_marker(version_marker)
                 .send()
                 .await
                 .map_err(|e| StoreError::request(Service::S3, "ListObjectVersions", e))?;
-            let at = |t: Option<&aws_sdk_s3::primitives::DateTime>| {
-                t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
-            };
-            for version in out.versions() {
-                if version.key() == Some(key) {
-                    if let Some(id) = version.version_id() {
-                        found.push(Version {
-                            id: id.to_owned(),
-                            written: at(version.last_modified()),
-                            bytes: version.size().map_or(0, |n| u64::try_from(n).unwrap_or(0)),
-                        });
-                    }
+            for v in out.versions() {
+                if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
+                    let bytes = v.size().map_or(0, |n| u64::try_from(n).unwrap_or(0));
+                    let written = at(v.last_modified());
+                    let id = id.to_owned();
+                    found.push((key.to_owned(), Version { id, written, bytes }));
                 }
             }
-            for marker in out.delete_markers() {
-                if marker.key() == Some(key) {
-                    if let Some(id) = marker.version_id() {
-                        found.push(Version {
-                            id: id.to_owned(),
-                            written: at(marker.last_modified()),
+            for m in out.delete_markers() {
+                if let (Some(key), Some(id)) = (m.key(), m.version_id()) {
+                    let written = at(m.last_modified());
+                    let id = id.to_owned();
+                    found.push((
+                        key.to_owned(),
+                        Version {
+                            id,
+                            written,
                             bytes: 0,
-                        });
-                    }
+                        },
+                    ));
                 }
             }
             if out.is_truncated() != Some(true) {
