@@ -6,12 +6,11 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::primitives::ByteStream;
 use callvault_records::Provider;
 use callvault_store::erase::{EraseRequest, EraseStep, ItemKind, ObjectKind, Selector};
 use callvault_store::retention::Retention;
-use callvault_store::{Delivery, RecordStore, SpooledDelivery};
+use callvault_store::{Delivery, RecordStore};
 use callvault_testkit::dataset::ingest_voiceinfra;
 use callvault_testkit::Emulator;
 use callvault_verify::Unverified;
@@ -23,86 +22,8 @@ const OTHER: &str = "+14155550199";
 /// Every item of the table, as text (keys and values), and every object version of the
 /// bucket: key, and its bytes as text.
 async fn everything(store: &RecordStore) -> anyhow::Result<(Vec<String>, Vec<(String, String)>)> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let out = store
-            .dynamodb()
-            .scan()
-            .table_name(store.table())
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        for item in out.items() {
-            let mut sorted: Vec<_> = item.iter().collect();
-            sorted.sort_by_key(|(k, _)| k.as_str());
-            let text: Vec<String> = sorted
-                .iter()
-                .map(|(k, v)| format!("{k}={}", render(v)))
-                .collect();
-            items.push(text.join(" "));
-        }
-        match out.last_evaluated_key {
-            Some(key) if !key.is_empty() => start = Some(key),
-            _ => break,
-        }
-    }
-    items.sort();
-    let mut objects = Vec::new();
-    let out = store
-        .s3()
-        .list_object_versions()
-        .bucket(store.bucket())
-        .send()
-        .await?;
-    for version in out.versions() {
-        let (key, id) = (version.key().unwrap_or_default(), version.version_id());
-        let body = store
-            .s3()
-            .get_object()
-            .bucket(store.bucket())
-            .key(key)
-            .set_version_id(id.map(str::to_owned))
-            .send()
-            .await?
-            .body
-            .collect()
-            .await?
-            .into_bytes();
-        let mut text = String::from_utf8_lossy(&body).into_owned();
-        // A spooled delivery holds its body in base64.
-        if let Ok(spooled) = serde_json::from_slice::<SpooledDelivery>(&body) {
-            text.push_str(&String::from_utf8_lossy(spooled.verified()?.body()));
-        }
-        objects.push((key.to_owned(), text));
-    }
-    for marker in out.delete_markers() {
-        objects.push((marker.key().unwrap_or_default().to_owned(), String::new()));
-    }
-    objects.sort();
-    Ok((items, objects))
-}
-
-/// An attribute as text, maps in key order, binaries as (lossy) UTF-8.
-fn render(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::B(b) => String::from_utf8_lossy(b.as_ref()).into_owned(),
-        AttributeValue::M(map) => {
-            let mut entries: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{k}:{}", render(v)))
-                .collect();
-            entries.sort();
-            format!("{{{}}}", entries.join(","))
-        }
-        AttributeValue::L(list) => {
-            format!(
-                "[{}]",
-                list.iter().map(render).collect::<Vec<_>>().join(",")
-            )
-        }
-        other => format!("{other:?}"),
-    }
+    let contents = callvault_testkit::contents::contents(store).await?;
+    Ok((contents.items, contents.objects))
 }
 
 /// A call from `from`, with a recording, a body large enough to be kept in the bucket, and

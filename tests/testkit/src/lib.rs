@@ -10,6 +10,7 @@
 //! [`template`] reads `infra/template.yaml` and what a deployment of it creates.
 
 pub mod console;
+pub mod contents;
 pub mod dataset;
 pub mod docs;
 pub mod lambda;

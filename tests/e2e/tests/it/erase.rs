@@ -7,7 +7,6 @@
 
 use std::process::{Command, Output};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use callvault_e2e::{samples, voiceinfra_signature, Stack};
 use callvault_records::Provider;
 use callvault_testkit::lambda::function_binary;
@@ -28,92 +27,12 @@ fn callvault(args: &[&str]) -> anyhow::Result<Output> {
     Ok(out)
 }
 
-/// An attribute as text, binaries as (lossy) UTF-8, maps in key order.
-fn render(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::B(b) => String::from_utf8_lossy(b.as_ref()).into_owned(),
-        AttributeValue::M(map) => {
-            let mut entries: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{k}:{}", render(v)))
-                .collect();
-            entries.sort();
-            format!("{{{}}}", entries.join(","))
-        }
-        AttributeValue::L(list) => {
-            format!(
-                "[{}]",
-                list.iter().map(render).collect::<Vec<_>>().join(",")
-            )
-        }
-        other => format!("{other:?}"),
-    }
-}
-
 /// Every item of the table and every object version of the bucket (its key, then its
 /// bytes), as text, sorted.
 async fn everything(stack: &Stack) -> anyhow::Result<Vec<String>> {
-    let store = &stack.store;
-    let mut all = Vec::new();
-    let mut start = None;
-    loop {
-        let out = store
-            .dynamodb()
-            .scan()
-            .table_name(store.table())
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        for item in out.items() {
-            let mut fields: Vec<String> = item
-                .iter()
-                .map(|(k, v)| format!("{k}={}", render(v)))
-                .collect();
-            fields.sort();
-            all.push(format!("item {}", fields.join(" ")));
-        }
-        match out.last_evaluated_key {
-            Some(key) if !key.is_empty() => start = Some(key),
-            _ => break,
-        }
-    }
-    let (mut key_marker, mut version_marker) = (None, None);
-    loop {
-        let out = store
-            .s3()
-            .list_object_versions()
-            .bucket(store.bucket())
-            .set_key_marker(key_marker)
-            .set_version_id_marker(version_marker)
-            .send()
-            .await?;
-        for version in out.versions() {
-            let key = version.key().unwrap_or_default();
-            let bytes = store
-                .s3()
-                .get_object()
-                .bucket(store.bucket())
-                .key(key)
-                .set_version_id(version.version_id().map(str::to_owned))
-                .send()
-                .await?
-                .body
-                .collect()
-                .await?
-                .into_bytes();
-            all.push(format!("object {key} {}", String::from_utf8_lossy(&bytes)));
-        }
-        for marker in out.delete_markers() {
-            all.push(format!("marker {}", marker.key().unwrap_or_default()));
-        }
-        if out.is_truncated() != Some(true) {
-            break;
-        }
-        key_marker = out.next_key_marker().map(str::to_owned);
-        version_marker = out.next_version_id_marker().map(str::to_owned);
-    }
-    all.sort();
-    Ok(all)
+    Ok(callvault_testkit::contents::contents(&stack.store)
+        .await?
+        .lines())
 }
 
 fn naming<'a>(all: &'a [String], needles: &[String]) -> Vec<&'a str> {
